@@ -1,0 +1,1 @@
+"""Configuration: provider YAML, MCP server config, ``${VAR}`` expansion and lookup order."""

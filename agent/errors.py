@@ -1,0 +1,220 @@
+"""The exception tree of the runtime.
+
+Every error a user can meet derives from :class:`AgentError`, carries a one-line message that
+names what went wrong and where, and maps to one documented exit code::
+
+    AgentError                         exit 1 unless stated
+    ├── ConfigError                    exit 2  a config file, flag, or environment variable is wrong
+    ├── ProviderError                          the chat endpoint refused or failed a request
+    │   ├── AuthenticationError        exit 4  401: the API key was refused
+    │   ├── InsufficientCreditsError   exit 4  402: not enough credits for the request
+    │   ├── PermissionDeniedError              403: moderation, guardrail or permission
+    │   ├── ModelNotFoundError                 unknown model id / no endpoints for the model
+    │   ├── NoToolEndpointsError               404: no endpoint of the model supports tools
+    │   ├── RateLimitError                     429: rate limited
+    │   ├── ContextLengthError                 the request does not fit the model's window
+    │   ├── BadRequestError                    400/413/422: the request was rejected
+    │   ├── ProviderUnavailableError           5xx, 408, 524, 529: try again or another model
+    │   ├── ProviderConnectionError            connection refused, reset, or timed out
+    │   └── BadResponseError                   a 200 without choices, an error chunk, bad JSON
+    └── McpError                               an MCP server could not be used
+        ├── ServerStartError                   a server did not start or initialise
+        └── ToolCallError                      a call failed at the protocol level
+
+Signals to the model (unknown tool, bad arguments, a tool that failed or timed out) are not
+exceptions: the loop turns them into tool results and the run goes on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AgentError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BadResponseError",
+    "ConfigError",
+    "ContextLengthError",
+    "InsufficientCreditsError",
+    "McpError",
+    "ModelNotFoundError",
+    "NoToolEndpointsError",
+    "PermissionDeniedError",
+    "ProviderConnectionError",
+    "ProviderError",
+    "ProviderUnavailableError",
+    "RateLimitError",
+    "ServerStartError",
+    "ToolCallError",
+]
+
+
+class AgentError(Exception):
+    """Root of every error the runtime raises on purpose."""
+
+    exit_code: int = 1
+
+    @property
+    def type_name(self) -> str:
+        """The class name, used as ``error.type`` in JSON results."""
+        return type(self).__name__
+
+
+class ConfigError(AgentError):
+    """A configuration file, flag or environment variable is wrong.
+
+    Args:
+        message: what is wrong and what was expected.
+        source: the file (or flag) the mistake is in, if any.
+        field: the dotted field path inside ``source``, if any.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, source: str | None = None, field: str | None = None) -> None:
+        self.source = source
+        self.field = field
+        self.detail = message
+        where = ""
+        if source and field:
+            where = f"{source}: {field}: "
+        elif source:
+            where = f"{source}: "
+        elif field:
+            where = f"{field}: "
+        super().__init__(f"{where}{message}")
+
+
+class ProviderError(AgentError):
+    """The chat endpoint refused or failed a request.
+
+    Args:
+        message: the upstream message, or a description of the failure.
+        status: the HTTP status, if the failure had one.
+        code: the ``error.code`` of the body (an int, or a string on some providers).
+        metadata: ``error.metadata`` of the body (``raw``, ``provider_name``, ...).
+        model: the model the request was for.
+        retry_after: seconds the server asked to wait, if it said.
+    """
+
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: int | str | None = None,
+        metadata: dict[str, Any] | None = None,
+        model: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.message = message
+        self.status = status
+        self.code = code
+        self.metadata = metadata or {}
+        self.model = model
+        self.retry_after = retry_after
+        super().__init__(message)
+
+    @property
+    def provider_name(self) -> str | None:
+        """The upstream provider named in the error metadata, if any."""
+        name = self.metadata.get("provider_name")
+        return name if isinstance(name, str) else None
+
+    @property
+    def raw(self) -> str | None:
+        """The upstream provider's own error text (``metadata.raw``), if any."""
+        raw = self.metadata.get("raw")
+        if raw is None:
+            return None
+        return raw if isinstance(raw, str) else repr(raw)
+
+
+class AuthenticationError(ProviderError):
+    """401: the API key was refused (the key itself is never shown)."""
+
+    exit_code = 4
+
+
+class InsufficientCreditsError(ProviderError):
+    """402: the account or key has too few credits for the request."""
+
+    exit_code = 4
+
+
+class PermissionDeniedError(ProviderError):
+    """403: the input was flagged by moderation or a guardrail, or access is denied."""
+
+
+class ModelNotFoundError(ProviderError):
+    """The model id is unknown, or no endpoint serves it."""
+
+
+class NoToolEndpointsError(ProviderError):
+    """404 "No endpoints found that support tool use": a capability fact about the model."""
+
+
+class RateLimitError(ProviderError):
+    """429: too many requests."""
+
+    retryable = True
+
+
+class ContextLengthError(ProviderError):
+    """The request is longer than the model's context window."""
+
+
+class BadRequestError(ProviderError):
+    """400/413/422: the provider rejected the request."""
+
+
+class ProviderUnavailableError(ProviderError):
+    """5xx, 408, 524, 529: the model or provider is down or overloaded for now."""
+
+    retryable = True
+
+
+class ProviderConnectionError(ProviderError):
+    """The connection could not be made, was reset, or timed out."""
+
+    retryable = True
+
+
+class BadResponseError(ProviderError):
+    """A 200 response that carries no completion: no choices, an error chunk, or broken JSON."""
+
+    retryable = True
+
+
+class McpError(AgentError):
+    """An MCP server could not be used.
+
+    Args:
+        message: what went wrong.
+        server: the configured name of the server.
+    """
+
+    def __init__(self, message: str, *, server: str) -> None:
+        self.server = server
+        super().__init__(f"MCP server '{server}': {message}")
+
+
+class ServerStartError(McpError):
+    """A server did not start, or did not complete the MCP handshake in time.
+
+    Args:
+        message: what went wrong.
+        server: the configured name of the server.
+        stderr_tail: the last lines the server wrote to stderr.
+    """
+
+    def __init__(self, message: str, *, server: str, stderr_tail: str = "") -> None:
+        self.stderr_tail = stderr_tail
+        super().__init__(message, server=server)
+
+
+class ToolCallError(McpError):
+    """A tool call failed at the protocol level (connection lost, server error)."""

@@ -1,0 +1,139 @@
+"""Neutral message, tool and usage types: the core speaks these, adapters translate them.
+
+Wire formats (OpenAI chat JSON, MCP SDK types) never leave their adapters; everything the loop,
+transcripts and results handle is one of the models below.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AssistantMessage",
+    "Message",
+    "ModelResponse",
+    "RequestSettings",
+    "SystemMessage",
+    "ToolCall",
+    "ToolMessage",
+    "ToolSpec",
+    "Usage",
+    "UserMessage",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ToolCall(_Model):
+    """One call the model asked for.
+
+    ``arguments`` is the JSON text exactly as the model sent it (``"{}"`` when it sent nothing),
+    so the assistant message can be replayed verbatim; :meth:`parsed_arguments` decodes it.
+    """
+
+    id: str
+    name: str
+    arguments: str = "{}"
+
+    def parsed_arguments(self) -> dict[str, Any]:
+        """Decode ``arguments``; raises ``ValueError`` when it is not a JSON object."""
+        value = json.loads(self.arguments) if self.arguments.strip() else {}
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValueError(f"arguments must be a JSON object, got {type(value).__name__}")
+        return value
+
+
+class SystemMessage(_Model):
+    """Instructions for the model."""
+
+    role: Literal["system"] = "system"
+    content: str
+
+
+class UserMessage(_Model):
+    """What the user (or the text protocol, carrying tool results) says."""
+
+    role: Literal["user"] = "user"
+    content: str
+
+
+class AssistantMessage(_Model):
+    """What the model answered: text and/or tool calls, plus what must be sent back verbatim."""
+
+    role: Literal["assistant"] = "assistant"
+    content: str | None = None
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    reasoning: str | None = None
+    reasoning_details: list[dict[str, Any]] | None = None
+
+
+class ToolMessage(_Model):
+    """The result of one tool call, answering the call with the same id."""
+
+    role: Literal["tool"] = "tool"
+    tool_call_id: str
+    name: str
+    content: str
+    is_error: bool = False
+
+
+Message = Annotated[
+    SystemMessage | UserMessage | AssistantMessage | ToolMessage,
+    Field(discriminator="role"),
+]
+
+
+class ToolSpec(_Model):
+    """A tool as the model sees it: a model-visible name, a description and a JSON schema."""
+
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+
+
+class Usage(_Model):
+    """Tokens and cost of one response, or the sum over a run."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cost: float | None = None
+
+    def __add__(self, other: Usage) -> Usage:
+        both_unknown = self.cost is None and other.cost is None
+        cost = None if both_unknown else (self.cost or 0.0) + (other.cost or 0.0)
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            total_tokens=self.total_tokens + other.total_tokens,
+            cost=cost,
+        )
+
+
+class RequestSettings(_Model):
+    """Per-request options the loop passes to a chat model."""
+
+    stream: bool = False
+    tool_choice: Literal["auto", "required", "none"] | None = None
+    parallel_tool_calls: bool | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+
+
+class ModelResponse(_Model):
+    """One completed model response, streamed or not."""
+
+    message: AssistantMessage
+    usage: Usage = Field(default_factory=Usage)
+    finish_reason: str | None = None
+    native_finish_reason: str | None = None
+    model: str | None = None
+    provider: str | None = None
+    id: str | None = None

@@ -1,0 +1,1 @@
+"""Chat model clients: the OpenAI-compatible HTTP client and its wrappers."""

@@ -1,0 +1,1 @@
+"""Bundled MCP servers, each runnable alone over stdio (``python -m servers.NAME``)."""
