@@ -199,6 +199,7 @@ class McpError(AgentError):
 
     def __init__(self, message: str, *, server: str) -> None:
         self.server = server
+        self.detail = message
         super().__init__(f"MCP server '{server}': {message}")
 
 

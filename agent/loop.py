@@ -1,0 +1,273 @@
+"""The agent loop: ask the model, run the tools it calls, feed the results back, until it answers."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import anyio
+
+from agent.errors import AgentError
+from agent.events import (
+    Event,
+    EventSink,
+    ModelResponded,
+    Notice,
+    ReasoningDelta,
+    RunFinished,
+    RunStarted,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnStarted,
+)
+from agent.messages import (
+    Message,
+    RequestSettings,
+    SystemMessage,
+    ToolCall,
+    ToolMessage,
+    ToolSpec,
+    UserMessage,
+)
+from agent.naming import ToolNameMap, ToolRef
+from agent.providers.base import ChatModel, DeltaKind
+from agent.result import RunResult, ToolCallRecord
+from agent.tool_schema import ArgumentValidator, model_parameters
+from agent.tools import ToolInfo, ToolOutcome, Toolset
+
+__all__ = ["RunOptions", "run_agent"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """Limits and request options of one run.
+
+    ``tool_choice="required"`` applies to the first turn only: after the tools have been used,
+    the model must be free to answer.
+    """
+
+    max_turns: int = 20
+    timeout: float | None = None
+    tool_timeout: float | None = 60.0
+    max_parallel_tools: int = 8
+    stream: bool = False
+    tool_choice: Literal["auto", "required", "none"] | None = None
+    system: str | None = None
+
+
+class _ToolTable:
+    """The model-facing view of a toolset, rebuilt only when the toolset's tool list changes."""
+
+    def __init__(self) -> None:
+        self._source: Sequence[ToolInfo] | None = None
+        self.names = ToolNameMap(())
+        self.specs: list[ToolSpec] = []
+        self._spec_by_name: dict[str, ToolSpec] = {}
+        self._by_ref: dict[ToolRef, ToolInfo] = {}
+        self._validators: dict[ToolRef, ArgumentValidator] = {}
+
+    def update(self, tools: Sequence[ToolInfo]) -> None:
+        if tools is self._source:
+            return
+        self._source = tools
+        self._by_ref = {ToolRef(t.server, t.name): t for t in tools}
+        self.names = ToolNameMap(self._by_ref)
+        self._validators = {}
+        self.specs = [
+            ToolSpec(
+                name=self.names.name_for(t.server, t.name),
+                description=t.description,
+                parameters=model_parameters(t.input_schema),
+            )
+            for t in tools
+        ]
+        self._spec_by_name = {spec.name: spec for spec in self.specs}
+
+    def parameters(self, name: str) -> dict[str, Any]:
+        return self._spec_by_name[name].parameters
+
+    def validator(self, ref: ToolRef) -> ArgumentValidator:
+        validator = self._validators.get(ref)
+        if validator is None:
+            validator = self._validators[ref] = ArgumentValidator(self._by_ref[ref].input_schema)
+        return validator
+
+
+class _Run:
+    """State of one run; :func:`run_agent` is the public entry point."""
+
+    def __init__(
+        self, model: ChatModel, toolset: Toolset, options: RunOptions, on_event: EventSink | None
+    ) -> None:
+        self.model = model
+        self.toolset = toolset
+        self.options = options
+        self.on_event = on_event
+        self.table = _ToolTable()
+        self.limiter = anyio.CapacityLimiter(max(1, options.max_parallel_tools))
+        self.result = RunResult(model=model.model_name, models_tried=[model.model_name])
+
+    def emit(self, event: Event) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def _on_delta(self, kind: DeltaKind, text: str) -> None:
+        self.emit(TextDelta(text=text) if kind == "text" else ReasoningDelta(text=text))
+
+    async def turns(self, history: list[Message]) -> None:
+        options = self.options
+        for turn in range(1, options.max_turns + 1):
+            self.table.update(self.toolset.tools())
+            tool_choice = options.tool_choice
+            if tool_choice == "required" and turn > 1:
+                tool_choice = "auto"
+            settings = RequestSettings(
+                stream=options.stream, tool_choice=tool_choice if self.table.specs else None
+            )
+            self.emit(TurnStarted(turn=turn))
+            started = time.perf_counter()
+            on_delta = self._on_delta if options.stream and self.on_event is not None else None
+            response = await self.model.complete(history, self.table.specs, settings, on_delta)
+            message = response.message
+            self.result.turns = turn
+            self.result.usage = self.result.usage + response.usage
+            if response.model:
+                self.result.model = response.model
+            history.append(message)
+            self.emit(
+                ModelResponded(
+                    turn=turn,
+                    model=response.model or self.model.model_name,
+                    content=message.content,
+                    tool_calls=len(message.tool_calls),
+                    finish_reason=response.finish_reason,
+                    usage=response.usage,
+                    duration_ms=(time.perf_counter() - started) * 1000,
+                )
+            )
+            if message.content:
+                self.result.output = message.content
+            if not message.tool_calls:
+                if response.finish_reason == "length":
+                    self.emit(Notice(message="the answer was cut off at the model's output token limit"))
+                self.result.stop_reason = "completed"
+                return
+            history.extend(await self.run_calls(message.tool_calls))
+        self.result.stop_reason = "max_turns"
+        self.emit(Notice(message=f"stopped after {options.max_turns} turns (--max-turns)"))
+
+    async def run_calls(self, calls: Sequence[ToolCall]) -> list[ToolMessage]:
+        """Run one turn's calls concurrently (bounded); results come back in call order."""
+        slots: list[tuple[ToolMessage, ToolCallRecord] | None] = [None] * len(calls)
+
+        async def one(index: int, call: ToolCall) -> None:
+            async with self.limiter:
+                slots[index] = await self.run_call(call)
+
+        try:
+            if len(calls) == 1:
+                await one(0, calls[0])
+            else:
+                async with anyio.create_task_group() as tg:
+                    for index, call in enumerate(calls):
+                        tg.start_soon(one, index, call)
+        finally:
+            self.result.tool_calls.extend(slot[1] for slot in slots if slot is not None)
+        return [slot[0] for slot in slots if slot is not None]
+
+    async def run_call(self, call: ToolCall) -> tuple[ToolMessage, ToolCallRecord]:
+        ref = self.table.names.resolve(call.name)
+        arguments: Any = call.arguments
+        started = time.perf_counter()
+        outcome: ToolOutcome | None = None
+        if ref is None:
+            available = ", ".join(self.table.names.names()) or "(none)"
+            outcome = ToolOutcome(f"Unknown tool '{call.name}'. Available tools: {available}.", True)
+        else:
+            try:
+                arguments = call.parsed_arguments()
+            except ValueError as exc:
+                outcome = ToolOutcome(
+                    f"Invalid arguments for tool '{call.name}': {exc}. "
+                    "Send the arguments as one JSON object matching the tool's schema.",
+                    True,
+                )
+            else:
+                problem = self.table.validator(ref).problem(arguments)
+                if problem is not None:
+                    outcome = ToolOutcome(
+                        f"Invalid arguments for tool '{call.name}': {problem}. "
+                        f"The schema is: {json.dumps(self.table.parameters(call.name))}",
+                        True,
+                    )
+        server = ref.server if ref else ""
+        tool = ref.tool if ref else call.name
+        self.emit(ToolCallStarted(id=call.id, server=server, tool=tool, arguments=arguments))
+        if outcome is None and ref is not None:
+            outcome = await self._invoke(ref, call.name, arguments)
+        assert outcome is not None
+        record = ToolCallRecord(
+            id=call.id,
+            server=server,
+            tool=tool,
+            arguments=arguments,
+            output=outcome.text,
+            is_error=outcome.is_error,
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+        self.emit(ToolCallFinished(call=record))
+        message = ToolMessage(
+            tool_call_id=call.id, name=call.name, content=outcome.text, is_error=outcome.is_error
+        )
+        return message, record
+
+    async def _invoke(self, ref: ToolRef, name: str, arguments: dict[str, Any]) -> ToolOutcome:
+        timeout = self.options.tool_timeout
+        with anyio.move_on_after(timeout) as scope:
+            try:
+                return await self.toolset.call(ref.server, ref.tool, arguments)
+            except AgentError as exc:
+                return ToolOutcome(f"Tool '{name}' failed: {exc}", True)
+        assert scope.cancelled_caught
+        return ToolOutcome(f"Tool '{name}' timed out after {timeout:g} s and was cancelled.", True)
+
+
+async def run_agent(
+    model: ChatModel,
+    toolset: Toolset,
+    prompt: str,
+    options: RunOptions | None = None,
+    *,
+    on_event: EventSink | None = None,
+    history: list[Message] | None = None,
+) -> RunResult:
+    """Run the loop for ``prompt`` until the model answers or a limit stops it.
+
+    Provider and configuration failures do not raise: they end the run with
+    ``stop_reason="error"`` and ``result.error`` set (``result.exception`` keeps the error for
+    exit codes). ``history``, when given, is extended in place with every message of the run.
+    """
+    options = options or RunOptions()
+    run = _Run(model, toolset, options, on_event)
+    messages: list[Message] = history if history is not None else []
+    if not messages and options.system:
+        messages.append(SystemMessage(content=options.system))
+    messages.append(UserMessage(content=prompt))
+    started = time.perf_counter()
+    run.table.update(toolset.tools())
+    run.emit(RunStarted(model=model.model_name, tools=len(run.table.specs), tool_protocol="native"))
+    try:
+        with anyio.move_on_after(options.timeout) as scope:
+            await run.turns(messages)
+        if scope.cancelled_caught:
+            run.result.stop_reason = "timeout"
+            run.emit(Notice(message=f"stopped after the run timeout of {options.timeout:g} s (--timeout)"))
+    except AgentError as exc:
+        run.result.fail(exc)
+    run.result.duration_ms = (time.perf_counter() - started) * 1000
+    run.emit(RunFinished(result=run.result))
+    return run.result

@@ -1,0 +1,256 @@
+from __future__ import annotations
+
+import anyio
+import anyio.lowlevel
+import pytest
+
+from agent.errors import AuthenticationError
+from agent.events import Event, Notice, TextDelta, ToolCallFinished, ToolCallStarted
+from agent.loop import RunOptions, run_agent
+from agent.messages import Message, ToolMessage, Usage, UserMessage
+from agent.testing import ScriptedChatModel, StaticToolset, call, reply
+from agent.tools import ToolOutcome
+
+pytestmark = pytest.mark.anyio
+
+ADD_SCHEMA = {
+    "type": "object",
+    "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+    "required": ["a", "b"],
+}
+
+
+def calc_tools() -> StaticToolset:
+    return StaticToolset("calc").add("add", lambda a, b: str(a + b), schema=ADD_SCHEMA)
+
+
+def tool_messages(messages: list[Message]) -> list[ToolMessage]:
+    return [m for m in messages if isinstance(m, ToolMessage)]
+
+
+async def test_answer_without_tool_calls_completes_the_run() -> None:
+    usage = Usage(prompt_tokens=3, completion_tokens=1, total_tokens=4)
+    model = ScriptedChatModel([reply("hello", usage=usage)])
+    result = await run_agent(model, StaticToolset(), "hi")
+    assert (result.output, result.stop_reason, result.turns) == ("hello", "completed", 1)
+    assert result.usage == Usage(prompt_tokens=3, completion_tokens=1, total_tokens=4)
+    assert result.models_tried == ["scripted/model"]
+    model.assert_consumed()
+
+
+async def test_tool_results_are_fed_back_in_call_order_with_their_ids() -> None:
+    model = ScriptedChatModel(
+        [
+            reply(None, call("add", {"a": 1, "b": 2}, id="c1"), call("add", {"a": 5, "b": 5}, id="c2")),
+            reply("3 and 10"),
+        ]
+    )
+    result = await run_agent(model, calc_tools(), "add things")
+    second = model.requests[1].messages
+    assert [(m.tool_call_id, m.content, m.is_error) for m in tool_messages(second)] == [
+        ("c1", "3", False),
+        ("c2", "10", False),
+    ]
+    assert [(c.id, c.server, c.tool, c.arguments, c.output) for c in result.tool_calls] == [
+        ("c1", "calc", "add", {"a": 1, "b": 2}, "3"),
+        ("c2", "calc", "add", {"a": 5, "b": 5}, "10"),
+    ]
+    assert model.requests[0].tools[0].name == "add"
+    assert (result.output, result.turns) == ("3 and 10", 2)
+
+
+async def test_calls_of_one_turn_run_concurrently() -> None:
+    started = 0
+    all_started = anyio.Event()
+
+    async def wait_for_all() -> str:
+        nonlocal started
+        started += 1
+        if started == 3:
+            all_started.set()
+        await all_started.wait()
+        return "ok"
+
+    tools = StaticToolset().add("wait", wait_for_all)
+    model = ScriptedChatModel([reply(None, call("wait"), call("wait"), call("wait")), reply("done")])
+    with anyio.fail_after(5):
+        result = await run_agent(model, tools, "go")
+    assert [c.output for c in result.tool_calls] == ["ok", "ok", "ok"]
+
+
+async def test_parallel_calls_are_bounded_by_max_parallel_tools() -> None:
+    running = 0
+    peak = 0
+
+    async def track() -> str:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await anyio.lowlevel.checkpoint()
+        await anyio.lowlevel.checkpoint()
+        running -= 1
+        return "ok"
+
+    tools = StaticToolset().add("track", track)
+    model = ScriptedChatModel([reply(None, *(call("track") for _ in range(6))), reply("done")])
+    await run_agent(model, tools, "go", RunOptions(max_parallel_tools=2))
+    assert peak == 2
+
+
+async def test_unknown_tool_returns_error_listing_available_tools() -> None:
+    model = ScriptedChatModel([reply(None, call("subtract", {"a": 1}, id="x")), reply("sorry")])
+    result = await run_agent(model, calc_tools(), "go")
+    [message] = tool_messages(model.requests[1].messages)
+    assert message.is_error
+    assert message.content == "Unknown tool 'subtract'. Available tools: add."
+    assert (result.tool_calls[0].server, result.tool_calls[0].tool) == ("", "subtract")
+    assert result.stop_reason == "completed"
+
+
+async def test_arguments_that_are_not_json_become_an_error_result() -> None:
+    model = ScriptedChatModel([reply(None, call("add", '{"a": 1,', id="x")), reply("oops")])
+    result = await run_agent(model, calc_tools(), "go")
+    [message] = tool_messages(model.requests[1].messages)
+    assert message.is_error
+    assert message.content.startswith("Invalid arguments for tool 'add': ")
+    assert "JSON object" in message.content
+    assert result.tool_calls[0].arguments == '{"a": 1,'
+
+
+async def test_arguments_that_do_not_match_the_schema_name_the_problem() -> None:
+    model = ScriptedChatModel([reply(None, call("add", {"a": "one", "b": 2})), reply("oops")])
+    await run_agent(model, calc_tools(), "go")
+    [message] = tool_messages(model.requests[1].messages)
+    assert message.is_error
+    assert "'one' is not of type 'integer' at 'a'" in message.content
+    assert '"required": ["a", "b"]' in message.content
+
+
+async def test_empty_arguments_mean_an_empty_object() -> None:
+    tools = StaticToolset().add("now", lambda: "12:00")
+    model = ScriptedChatModel([reply(None, call("now", "")), reply("noon")])
+    result = await run_agent(model, tools, "time?")
+    assert (result.tool_calls[0].arguments, result.tool_calls[0].output) == ({}, "12:00")
+
+
+async def test_a_failing_tool_becomes_an_error_result_and_the_run_goes_on() -> None:
+    def explode() -> str:
+        raise ValueError("disk on fire")
+
+    tools = StaticToolset().add("explode", explode)
+    model = ScriptedChatModel([reply(None, call("explode")), reply("it failed")])
+    result = await run_agent(model, tools, "go")
+    assert result.tool_calls[0].is_error
+    assert result.tool_calls[0].output == "ValueError: disk on fire"
+    assert (result.stop_reason, result.output) == ("completed", "it failed")
+
+
+async def test_a_tool_exceeding_the_tool_timeout_is_cancelled_and_reported() -> None:
+    cancelled = anyio.Event()
+
+    async def hang() -> str:
+        try:
+            await anyio.sleep_forever()
+        finally:
+            cancelled.set()
+        return "never"
+
+    tools = StaticToolset().add("hang", hang).add("quick", lambda: "fast")
+    model = ScriptedChatModel([reply(None, call("hang"), call("quick")), reply("partial")])
+    result = await run_agent(model, tools, "go", RunOptions(tool_timeout=0.05))
+    assert cancelled.is_set()
+    assert [(c.tool, c.is_error, c.output) for c in result.tool_calls] == [
+        ("hang", True, "Tool 'hang' timed out after 0.05 s and was cancelled."),
+        ("quick", False, "fast"),
+    ]
+    assert result.stop_reason == "completed"
+
+
+async def test_max_turns_stops_a_model_that_keeps_calling_tools() -> None:
+    model = ScriptedChatModel([reply("thinking", call("add", {"a": 1, "b": 1})) for _ in range(3)])
+    events: list[Event] = []
+    result = await run_agent(model, calc_tools(), "loop", RunOptions(max_turns=3), on_event=events.append)
+    assert (result.stop_reason, result.turns, len(result.tool_calls)) == ("max_turns", 3, 3)
+    assert result.output == "thinking"
+    assert any(isinstance(e, Notice) and "--max-turns" in e.message for e in events)
+    model.assert_consumed()
+
+
+async def test_run_timeout_stops_the_run_with_stop_reason_timeout() -> None:
+    async def hang() -> str:
+        await anyio.sleep_forever()
+        return ""
+
+    tools = StaticToolset().add("hang", hang)
+    model = ScriptedChatModel([reply(None, call("hang"))])
+    result = await run_agent(model, tools, "go", RunOptions(timeout=0.05, tool_timeout=None))
+    assert result.stop_reason == "timeout"
+    assert result.error is None
+
+
+async def test_provider_errors_end_the_run_with_the_error_recorded() -> None:
+    error = AuthenticationError("the API key was refused (401): User not found.", status=401)
+    model = ScriptedChatModel([error])
+    result = await run_agent(model, StaticToolset(), "hi")
+    assert result.stop_reason == "error"
+    assert result.error is not None
+    assert (result.error.type, result.error.message) == (
+        "AuthenticationError",
+        "the API key was refused (401): User not found.",
+    )
+    assert isinstance(result.exception, AuthenticationError)
+
+
+async def test_required_tool_choice_applies_to_the_first_turn_only() -> None:
+    model = ScriptedChatModel([reply(None, call("add", {"a": 1, "b": 1})), reply("2")])
+    await run_agent(model, calc_tools(), "go", RunOptions(tool_choice="required"))
+    assert [r.settings.tool_choice for r in model.requests] == ["required", "auto"]
+
+
+async def test_no_tools_means_no_tool_choice_is_sent() -> None:
+    model = ScriptedChatModel([reply("hi")])
+    await run_agent(model, StaticToolset(), "go", RunOptions(tool_choice="required"))
+    assert (model.requests[0].tools, model.requests[0].settings.tool_choice) == ([], None)
+
+
+async def test_streamed_text_arrives_as_events() -> None:
+    model = ScriptedChatModel([reply("hello world")])
+    events: list[Event] = []
+    await run_agent(model, StaticToolset(), "hi", RunOptions(stream=True), on_event=events.append)
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "hello world"
+    assert model.requests[0].settings.stream
+
+
+async def test_an_answer_cut_off_at_the_token_limit_completes_with_a_warning() -> None:
+    response = reply("partial answ")
+    response.finish_reason = "length"
+    events: list[Event] = []
+    result = await run_agent(ScriptedChatModel([response]), StaticToolset(), "hi", on_event=events.append)
+    assert (result.stop_reason, result.output) == ("completed", "partial answ")
+    assert any(isinstance(e, Notice) and "token limit" in e.message for e in events)
+
+
+async def test_tool_events_come_in_start_finish_pairs() -> None:
+    model = ScriptedChatModel([reply(None, call("add", {"a": 2, "b": 2}, id="c9")), reply("4")])
+    events: list[Event] = []
+    await run_agent(model, calc_tools(), "go", on_event=events.append)
+    tool_events = [e for e in events if isinstance(e, ToolCallStarted | ToolCallFinished)]
+    assert [type(e).__name__ for e in tool_events] == ["ToolCallStarted", "ToolCallFinished"]
+    finished = tool_events[1]
+    assert isinstance(finished, ToolCallFinished)
+    assert (finished.call.id, finished.call.output) == ("c9", "4")
+
+
+async def test_system_prompt_and_history_are_kept_in_order() -> None:
+    model = ScriptedChatModel([reply("ok")])
+    history: list[Message] = []
+    await run_agent(model, StaticToolset(), "hi", RunOptions(system="be brief"), history=history)
+    assert [m.role for m in history] == ["system", "user", "assistant"]
+    assert isinstance(history[1], UserMessage)
+
+
+async def test_a_toolset_outcome_with_is_error_is_passed_through() -> None:
+    tools = StaticToolset().add("deny", lambda: ToolOutcome("Access denied", is_error=True))
+    model = ScriptedChatModel([reply(None, call("deny")), reply("denied")])
+    result = await run_agent(model, tools, "go")
+    assert (result.tool_calls[0].is_error, result.tool_calls[0].output) == (True, "Access denied")
