@@ -1,0 +1,255 @@
+"""Failed chat requests to typed errors: one mapping, most specific first, keys never shown.
+
+Every way a request can fail (an HTTP error status, an ``error`` object inside a 200 body or a
+stream chunk, a dropped connection) ends in :func:`classify`, so the same upstream failure
+gives the same exception whichever way it arrived. Messages are one line, carry the upstream
+message, and have the API key (and anything shaped like one) replaced by ``[redacted]``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from agent.errors import (
+    AuthenticationError,
+    BadRequestError,
+    BadResponseError,
+    ContextLengthError,
+    InsufficientCreditsError,
+    ModelNotFoundError,
+    NoToolEndpointsError,
+    PermissionDeniedError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderUnavailableError,
+    RateLimitError,
+)
+
+__all__ = [
+    "classify",
+    "connection_error",
+    "error_from_body",
+    "error_from_response",
+    "one_line",
+    "parse_retry_after",
+    "redact",
+]
+
+_UNAVAILABLE = frozenset({408, 500, 502, 503, 524, 529})
+_TYPE_STATUS = {
+    "authentication": 401,
+    "payment_required": 402,
+    "permission_denied": 403,
+    "not_found": 404,
+    "timeout": 408,
+    "payload_too_large": 413,
+    "rate_limit_exceeded": 429,
+    "server": 500,
+    "provider_unavailable": 502,
+    "provider_overloaded": 529,
+}
+_NO_TOOLS = "no endpoints found that support tool use"
+_CONTEXT = re.compile(
+    r"context[ _-]?(length|window)|maximum context|prompt is too long|too many (input )?tokens"
+    r"|input is too long|reduce the length of the (messages|prompt)"
+)
+_MODEL_NOT_FOUND = re.compile(
+    r"not a valid model|model\b[^.]{0,80}\b(not found|does not exist)|no such model|unknown model"
+    r"|invalid model (id|name)\b|model_not_found"
+)
+_KEY_SHAPE = re.compile(r"\bsk-[A-Za-z0-9][A-Za-z0-9_-]{15,}")
+_MAX_MESSAGE = 500
+
+
+def redact(text: str, secret: str | None) -> str:
+    """Replace ``secret`` and anything shaped like an API key in ``text`` with ``[redacted]``."""
+    if secret and len(secret) >= 4 and secret in text:
+        text = text.replace(secret, "[redacted]")
+    return _KEY_SHAPE.sub("[redacted]", text) if "sk-" in text else text
+
+
+def one_line(text: str, limit: int = _MAX_MESSAGE) -> str:
+    """Collapse whitespace (newlines included) and cut ``text`` to ``limit`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delay-seconds or an HTTP date."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def error_from_response(
+    status: int, headers: Mapping[str, str], content: bytes, *, model: str | None, secret: str | None
+) -> ProviderError:
+    """The error for an HTTP error response, whatever its body (JSON envelope, text, HTML)."""
+    retry_after = parse_retry_after(headers.get("retry-after"))
+    try:
+        body: Any = json.loads(content) if content.strip() else None
+    except ValueError:
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return error_from_body(error, status=status, retry_after=retry_after, model=model, secret=secret)
+    if isinstance(error, str):
+        message = error
+    elif isinstance(body, dict) and isinstance(body.get("message") or body.get("detail"), str):
+        message = body.get("message") or body["detail"]
+    else:
+        message = content.decode("utf-8", errors="replace") or httpx.codes.get_reason_phrase(status)
+    return classify(status, message, retry_after=retry_after, model=model, secret=secret)
+
+
+def error_from_body(
+    error: Mapping[str, Any],
+    *,
+    status: int | None,
+    retry_after: float | None = None,
+    model: str | None,
+    secret: str | None,
+) -> ProviderError:
+    """The error for an OpenRouter ``error`` object, from an error response or inside a 200 body."""
+    raw_meta = error.get("metadata")
+    metadata: dict[str, Any] = dict(raw_meta) if isinstance(raw_meta, Mapping) else {}
+    raw_code = error.get("code")
+    code = raw_code if isinstance(raw_code, int | str) and not isinstance(raw_code, bool) else None
+    error_type = error.get("error_type") or metadata.get("error_type")
+    availability = error.get("availability")
+    availability = availability if isinstance(availability, Mapping) else {}
+    if status is None or status < 400:
+        status = _status_of(code, error.get("http_status"), error_type)
+    if retry_after is None:
+        retry_after = _seconds(availability.get("retry_after"))
+    return classify(
+        status,
+        str(error.get("message") or ""),
+        code=code,
+        metadata=metadata,
+        error_type=error_type if isinstance(error_type, str) else None,
+        availability_code=availability.get("code") if isinstance(availability.get("code"), str) else None,
+        retry_after=retry_after,
+        model=model,
+        secret=secret,
+    )
+
+
+def classify(
+    status: int | None,
+    message: str,
+    *,
+    code: int | str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    error_type: str | None = None,
+    availability_code: str | None = None,
+    retry_after: float | None = None,
+    model: str | None,
+    secret: str | None,
+) -> ProviderError:
+    """Pick the exception for a failure: the one place status, wording and error codes are read."""
+    meta: dict[str, Any] = _redact_value(dict(metadata or {}), secret)
+    upstream = one_line(redact(message, secret)) or "(no message)"
+    raw = meta.get("raw")
+    wording = f"{message} {raw if isinstance(raw, str) else ''} {code or ''} {error_type or ''}".lower()
+    client_side = status is None or (400 <= status < 500 and status != 429)
+
+    def make(cls: type[ProviderError], summary: str, extra: str = "") -> ProviderError:
+        where = f" ({status})" if status else ""
+        via = meta.get("provider_name")
+        via_text = f" [provider: {via}]" if isinstance(via, str) and via else ""
+        return cls(
+            f"{summary}{where}: {upstream}{extra}{via_text}",
+            status=status,
+            code=code,
+            metadata=meta,
+            model=model,
+            retry_after=retry_after,
+        )
+
+    if status == 401:
+        return make(AuthenticationError, "the API key was refused")
+    if status == 402:
+        return make(InsufficientCreditsError, "not enough credits for this request")
+    if status == 403:
+        reasons = meta.get("reasons")
+        extra = ""
+        if isinstance(reasons, list) and reasons:
+            extra = f" (reasons: {', '.join(str(r) for r in reasons)})"
+        return make(PermissionDeniedError, "the request was refused", extra)
+    if status == 404 and message.strip().lower().startswith(_NO_TOOLS):
+        return make(NoToolEndpointsError, f"no endpoint of {model or 'the model'} supports tool use")
+    if client_side and (error_type == "context_length_exceeded" or _CONTEXT.search(wording)):
+        return make(ContextLengthError, "the request does not fit the model's context window")
+    if status == 404 or (
+        client_side and (availability_code == "model_not_found" or _MODEL_NOT_FOUND.search(wording))
+    ):
+        return make(ModelNotFoundError, f"model {model or '(unknown)'} is not available")
+    if status == 429:
+        return make(RateLimitError, "rate limited")
+    if status is not None and (status in _UNAVAILABLE or status >= 500):
+        return make(ProviderUnavailableError, "the provider is unavailable")
+    if status is not None and 400 <= status < 500:
+        return make(BadRequestError, "the request was rejected")
+    return make(BadResponseError, "the provider reported an error")
+
+
+def connection_error(
+    exc: httpx.HTTPError, *, url: str, model: str | None, secret: str | None
+) -> ProviderError:
+    """The error for a request that failed below HTTP: connect, read, timeout, protocol."""
+    detail = one_line(redact(str(exc), secret)) or type(exc).__name__
+    if isinstance(exc, httpx.DecodingError):
+        return BadResponseError(f"the response from {url} could not be decoded: {detail}", model=model)
+    if isinstance(exc, httpx.TimeoutException):
+        message = f"the request to {url} timed out ({type(exc).__name__})"
+    elif isinstance(exc, httpx.ConnectError):
+        message = f"could not connect to {url}: {detail}"
+    elif isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
+        message = f"the connection to {url} was lost: {detail}"
+    else:
+        message = f"the request to {url} failed: {detail}"
+    return ProviderConnectionError(message, model=model)
+
+
+def _status_of(code: int | str | None, http_status: object, error_type: object) -> int | None:
+    for value in (code, http_status):
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 400:
+            return value
+        if isinstance(value, str) and value.isdigit() and int(value) >= 400:
+            return int(value)
+    return _TYPE_STATUS.get(error_type) if isinstance(error_type, str) else None
+
+
+def _seconds(value: object) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return max(0.0, float(value))
+    return parse_retry_after(value) if isinstance(value, str) else None
+
+
+def _redact_value(value: Any, secret: str | None) -> Any:
+    if isinstance(value, str):
+        return redact(value, secret)
+    if isinstance(value, dict):
+        return {k: _redact_value(v, secret) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_value(v, secret) for v in value]
+    return value

@@ -1,0 +1,225 @@
+"""The OpenAI-compatible chat client (OpenRouter and any ``/chat/completions`` endpoint), on httpx.
+
+Requests are built straight from our message types with a few dict literals per message (the
+history grows every turn, so this stays cheap); responses, streamed or not, go through one
+:class:`~agent.providers.response.ResponseBuilder`; every failure becomes one typed
+:class:`~agent.errors.ProviderError` (see :mod:`agent.providers.http_errors`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from agent import __version__
+from agent.errors import BadResponseError, ConfigError, ProviderConnectionError
+from agent.messages import AssistantMessage, Message, ModelResponse, RequestSettings, ToolMessage, ToolSpec
+from agent.providers.base import DeltaCallback
+from agent.providers.http_errors import connection_error, error_from_response, one_line, redact
+from agent.providers.response import ResponseBuilder
+from agent.providers.sse import SSEDecoder, aiter_sse_data
+
+__all__ = ["APP_TITLE", "APP_URL", "OpenAICompatibleModel", "create_http_client"]
+
+APP_URL = "https://github.com/agent-runtime/agent"
+"""Sent as ``HTTP-Referer``: OpenRouter's app identifier for attribution."""
+APP_TITLE = "agent"
+"""Sent as ``X-OpenRouter-Title`` (and the older ``X-Title``)."""
+
+CONNECT_TIMEOUT_SECONDS = 10.0
+
+
+def create_http_client(timeout_seconds: float) -> httpx.AsyncClient:
+    """A pooled keep-alive client for one run: connect within 10 s, wait ``timeout_seconds`` for data.
+
+    The read timeout applies between bytes, so a long stream is fine as long as the server keeps
+    sending (OpenRouter sends ``: OPENROUTER PROCESSING`` comments while the model thinks).
+    """
+    if not timeout_seconds > 0:
+        raise ConfigError(f"timeout_seconds must be a positive number, got {timeout_seconds!r}")
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout_seconds, connect=min(CONNECT_TIMEOUT_SECONDS, timeout_seconds)),
+        limits=httpx.Limits(max_connections=32, max_keepalive_connections=16, keepalive_expiry=120.0),
+        headers={"User-Agent": f"agent/{__version__}"},
+    )
+
+
+class OpenAICompatibleModel:
+    """A :class:`~agent.providers.base.ChatModel` that POSTs to ``{base_url}/chat/completions``.
+
+    Args:
+        client: the shared pooled client of the run (see :func:`create_http_client`).
+        model: the model id to request.
+        base_url: the API root, e.g. ``https://openrouter.ai/api/v1``.
+        api_key: sent as a bearer token; no ``Authorization`` header when ``None``.
+        provider_name: ``"openrouter"`` adds OpenRouter's usage-accounting flag to requests.
+        extra_headers: added to (and overriding) the default headers.
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        model: str,
+        base_url: str,
+        api_key: str | None,
+        provider_name: str = "openrouter",
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self._client = client
+        self._model = model
+        self._base_url = base_url.rstrip("/")
+        self._url = f"{self._base_url}/chat/completions"
+        self._api_key = api_key or None
+        self.provider_name = provider_name
+        headers = {
+            "Content-Type": "application/json",
+            "HTTP-Referer": APP_URL,
+            "X-OpenRouter-Title": APP_TITLE,
+            "X-Title": APP_TITLE,
+        }
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        headers.update(extra_headers or {})
+        self._headers = headers
+
+    def __repr__(self) -> str:
+        return (
+            f"OpenAICompatibleModel(model={self._model!r}, base_url={self._base_url!r}, "
+            f"provider_name={self.provider_name!r})"
+        )
+
+    @property
+    def model_name(self) -> str:
+        """The model id requests are made for."""
+        return self._model
+
+    def request_body(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec], settings: RequestSettings
+    ) -> dict[str, Any]:
+        """The JSON body of a ``/chat/completions`` request for this conversation."""
+        body: dict[str, Any] = {"model": self._model, "messages": _map_messages(messages)}
+        if tools:
+            body["tools"] = _map_tools(tools)
+            if settings.tool_choice is not None:
+                body["tool_choice"] = settings.tool_choice
+            if settings.parallel_tool_calls is not None:
+                body["parallel_tool_calls"] = settings.parallel_tool_calls
+        if settings.max_tokens is not None:
+            body["max_tokens"] = settings.max_tokens
+        if settings.temperature is not None:
+            body["temperature"] = settings.temperature
+        if settings.stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        if self.provider_name == "openrouter":
+            body["usage"] = {"include": True}
+        return body
+
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        settings: RequestSettings,
+        on_delta: DeltaCallback | None = None,
+    ) -> ModelResponse:
+        """Send one request and return the whole response (streamed when ``settings.stream``).
+
+        ``on_delta`` is called only for streamed requests, with each fragment as it arrives.
+
+        Raises:
+            agent.errors.ProviderError: the request failed; partial streamed output is dropped.
+        """
+        body = self.request_body(messages, tools, settings)
+        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        builder = ResponseBuilder(
+            model=self._model, secret=self._api_key, on_delta=on_delta if settings.stream else None
+        )
+        try:
+            if settings.stream:
+                async with self._client.stream(
+                    "POST", self._url, content=content, headers=self._headers
+                ) as rsp:
+                    await self._read(rsp, builder, streamed=True)
+            else:
+                rsp = await self._client.post(self._url, content=content, headers=self._headers)
+                await self._read(rsp, builder, streamed=False)
+        except httpx.HTTPError as exc:
+            raise connection_error(exc, url=self._url, model=self._model, secret=self._api_key) from exc
+        return builder.build()
+
+    async def _read(self, response: httpx.Response, builder: ResponseBuilder, *, streamed: bool) -> None:
+        if not response.is_success:
+            content = await response.aread()
+            raise error_from_response(
+                response.status_code, response.headers, content, model=self._model, secret=self._api_key
+            )
+        builder.id = response.headers.get("x-generation-id") or None
+        if streamed and not response.headers.get("content-type", "").startswith("application/json"):
+            decoder = SSEDecoder()
+            async for data in aiter_sse_data(response.aiter_bytes(), decoder):
+                builder.add(self._parse(data, "a stream chunk"))
+            if not decoder.done and builder.finish_reason is None:
+                raise ProviderConnectionError(
+                    f"the stream from {self._url} ended before the response was complete", model=self._model
+                )
+        else:
+            builder.add(self._parse(await response.aread(), "the response body"))
+
+    def _parse(self, data: str | bytes, what: str) -> Any:
+        try:
+            return json.loads(data)
+        except ValueError as exc:
+            text = data if isinstance(data, str) else data.decode("utf-8", errors="replace")
+            snippet = one_line(redact(text, self._api_key), 120) or "(empty)"
+            raise BadResponseError(f"{what} was not valid JSON: {snippet}", model=self._model) from exc
+
+
+def _map_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    wire: list[dict[str, Any]] = []
+    for message in messages:
+        if isinstance(message, AssistantMessage):
+            wire.append(_map_assistant(message))
+        elif isinstance(message, ToolMessage):
+            wire.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": message.tool_call_id,
+                    "content": message.content,
+                    "name": message.name,
+                }
+            )
+        else:
+            wire.append({"role": message.role, "content": message.content})
+    return wire
+
+
+def _map_assistant(message: AssistantMessage) -> dict[str, Any]:
+    if message.tool_calls:
+        wire: dict[str, Any] = {
+            "role": "assistant",
+            "content": message.content or None,
+            "tool_calls": [
+                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                for c in message.tool_calls
+            ],
+        }
+    else:
+        wire = {"role": "assistant", "content": message.content or ""}
+    if message.reasoning_details:
+        wire["reasoning_details"] = message.reasoning_details
+    return wire
+
+
+def _map_tools(tools: Sequence[ToolSpec]) -> list[dict[str, Any]]:
+    wire: list[dict[str, Any]] = []
+    for tool in tools:
+        function: dict[str, Any] = {"name": tool.name}
+        if tool.description:
+            function["description"] = tool.description
+        function["parameters"] = tool.parameters
+        wire.append({"type": "function", "function": function})
+    return wire

@@ -1,0 +1,216 @@
+"""ScriptedOpenRouter: the script, the records and the lifecycle of the loopback server.
+
+Every request is recorded; history violations and unexpected requests are recorded too, so a
+test can assert that the runtime sent exactly what a strict provider accepts and consumed the
+whole script. The HTTP side lives in :mod:`tests.loopback.handler`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import deque
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from tests.loopback.handler import API_PREFIX, HttpServer
+from tests.loopback.history import check_request, continues
+from tests.loopback.records import RecordedRequest, Violation
+from tests.loopback.steps import Reply, Step, StreamFault
+
+__all__ = ["ScriptedOpenRouter"]
+
+
+class ScriptedOpenRouter:
+    """An OpenRouter-shaped chat server on 127.0.0.1 that answers from a script of steps.
+
+    ``steps`` serve any model; ``models`` gives some model ids their own queue (a model with its
+    own queue never takes default steps). One step is consumed per ``POST /chat/completions``
+    that passes the history checks. ``api_key``, when set, is required as the bearer token.
+    """
+
+    def __init__(
+        self,
+        *steps: Step,
+        models: Mapping[str, Sequence[Step]] | None = None,
+        catalog: Sequence[Mapping[str, Any]] = (),
+        api_key: str | None = None,
+        strict_history: bool = True,
+    ) -> None:
+        self.catalog: list[Mapping[str, Any]] = list(catalog)
+        self.strict_history = strict_history
+        self._api_key = api_key
+        self._queues: dict[str | None, deque[Step]] = {None: deque(steps)}
+        for model, model_steps in (models or {}).items():
+            self._queues[model] = deque(model_steps)
+        self._lock = threading.Condition()
+        self._requests: list[RecordedRequest] = []
+        self._violations: list[Violation] = []
+        self._failures: list[str] = []
+        # accepted chat requests: (request number, messages, whether it sent tools)
+        self._turns: list[tuple[int, list[Any], bool]] = []
+        self._call_numbers = itertools.count(1)
+        self._gen_numbers = itertools.count(1)
+        self._closing = threading.Event()
+        self._httpd: HttpServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> ScriptedOpenRouter:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Bind a free port on 127.0.0.1 and serve in a daemon thread."""
+        self._httpd = HttpServer(("127.0.0.1", 0), self)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},  # how quickly close() is noticed
+            name="loopback-openrouter",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop serving, wake delayed answers, cut open connections and wait for handler threads."""
+        if self._httpd is None:
+            return
+        self._closing.set()
+        self._httpd.shutdown()
+        self._httpd.cut_connections()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._httpd = None
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT/api/v1``, the value for ``OPENROUTER_BASE_URL``."""
+        if self._httpd is None:
+            raise RuntimeError("the loopback server is not running; use it as a context manager")
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}{API_PREFIX}"
+
+    # -- script ------------------------------------------------------------------------------
+
+    def add(self, *steps: Step, model: str | None = None) -> None:
+        """Append steps to ``model``'s queue (``None``: the default queue for any model)."""
+        with self._lock:
+            self._queues.setdefault(model, deque()).extend(steps)
+
+    def remaining(self) -> dict[str | None, int]:
+        """Unconsumed steps per queue, for queues that still have any."""
+        with self._lock:
+            return {model: len(queue) for model, queue in self._queues.items() if queue}
+
+    # -- what happened -----------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received, in arrival order."""
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def chat_bodies(self) -> list[Any]:
+        """The JSON bodies of every ``POST /chat/completions``, in order."""
+        return [
+            r.body for r in self.requests if r.method == "POST" and r.path == f"{API_PREFIX}/chat/completions"
+        ]
+
+    @property
+    def violations(self) -> list[Violation]:
+        """Requests rejected by the history checks."""
+        with self._lock:
+            return list(self._violations)
+
+    @property
+    def failures(self) -> list[str]:
+        """Unexpected requests: script exhausted, unknown path, bad JSON, handler errors."""
+        with self._lock:
+            return list(self._failures)
+
+    def assert_clean(self) -> None:
+        """Fail unless every step was consumed and nothing unexpected or invalid was received."""
+        problems = [f"unexpected: {f}" for f in self.failures]
+        problems += [f"request #{v.request_index}: {v.message}" for v in self.violations]
+        problems += [f"unconsumed: {n} step(s) for {m or 'any model'}" for m, n in self.remaining().items()]
+        if problems:
+            raise AssertionError("loopback OpenRouter:\n  " + "\n  ".join(problems))
+
+    def wait_for_requests(self, count: int, timeout: float = 5.0) -> None:
+        """Block until ``count`` requests arrived (use from a thread); AssertionError on timeout."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: len(self._requests) >= count, timeout):
+                raise AssertionError(
+                    f"expected {count} request(s) within {timeout}s, got {len(self._requests)}"
+                )
+
+    # -- used by the handler -----------------------------------------------------------------
+
+    def _record(self, request: RecordedRequest) -> int:
+        with self._lock:
+            self._requests.append(request)
+            self._lock.notify_all()
+            return len(self._requests) - 1
+
+    def _fail(self, message: str) -> None:
+        with self._lock:
+            self._failures.append(message)
+
+    def _authorised(self, headers: Mapping[str, str]) -> str | None:
+        """None when the key is fine; else OpenRouter's 401 message for a missing or wrong key."""
+        if self._api_key is None:
+            return None
+        auth = headers.get("authorization", "")
+        if not auth.strip().removeprefix("Bearer").strip():
+            return "No cookie auth credentials found"
+        return None if auth == f"Bearer {self._api_key}" else "User not found."
+
+    def _admit(self, number: int, body: Any) -> str | None:
+        """Run the history checks; record and return the violation text, or None and remember the turn."""
+        if not self.strict_history:
+            return None
+        problems = check_request(body)
+        with self._lock:
+            if not problems:
+                messages, has_tools = body["messages"], bool(body.get("tools"))
+                earlier = [t for t in self._turns if continues(t[1], messages)]
+                if earlier and earlier[-1][2] and not has_tools:
+                    problems.append(
+                        f"tools: request #{earlier[-1][0]} of this conversation sent 'tools' but this "
+                        "one does not; send them on every turn"
+                    )
+                else:
+                    self._turns.append((number, messages, has_tools))
+            if problems:
+                self._violations.append(Violation(number, "; ".join(problems)))
+                return "; ".join(problems)
+        return None
+
+    def _next_step(self, number: int, body: Mapping[str, Any]) -> Step | None:
+        model = body.get("model")
+        with self._lock:
+            queue = self._queues[model if isinstance(model, str) and model in self._queues else None]
+            if queue:
+                return queue.popleft()
+            self._failures.append(f"request #{number}: script exhausted: no step left for model {model!r}")
+            return None
+
+    def _call_ids(self, step: Reply | StreamFault) -> list[str | None]:
+        reply = step if isinstance(step, Reply) else step.partial
+        with self._lock:
+            return [
+                None if c.omit_id else c.id if c.id is not None else f"call_{next(self._call_numbers)}"
+                for c in reply.tool_calls
+            ]
+
+    def _gen_id(self) -> str:
+        with self._lock:
+            return f"gen-loopback-{next(self._gen_numbers)}"
