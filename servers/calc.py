@@ -1,0 +1,70 @@
+"""Calculator MCP server: exact arithmetic so models stop guessing at sums.
+
+Run alone over stdio: ``python -m servers.calc``. The evaluator walks the expression's syntax
+tree over a whitelist (no ``eval``) and keeps results exact as fractions wherever it can.
+"""
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated
+
+from servers._cli import OneLineParser, tool_annotations
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+
+__all__ = ["build_server", "main"]
+
+_DESCRIPTION = """Evaluate an arithmetic expression exactly.
+
+Supports + - * / // % ** (^ also means power), parentheses, unary minus, comparisons
+(< <= == != >= >, giving true/false), the constants pi, e, tau, and the functions sqrt, abs,
+round(x, digits), floor, ceil, min, max, log(x) (base 10) or log(x, base), ln, exp, sin, cos,
+tan (radians), factorial, gcd, lcm. Decimals are exact (0.1 + 0.2 = 0.3); a fraction that does
+not terminate is shown as p/q with a decimal approximation, and results that can only be
+approximate (sqrt(2), sin(1)) start with ≈."""
+
+
+def build_server() -> "MCPServer":
+    """Create the calc server."""
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ToolError
+    from pydantic import Field
+
+    from servers.evaluator import MAX_LENGTH, CalcError, calculate
+
+    server = MCPServer(
+        "calc",
+        version="0.1.0",
+        instructions="Use evaluate for any arithmetic instead of computing it yourself.",
+        log_level="WARNING",
+    )
+
+    @server.tool(
+        annotations=tool_annotations(read_only=True), description=_DESCRIPTION, structured_output=False
+    )
+    def evaluate(
+        expression: Annotated[
+            str,
+            Field(
+                description=f"The expression (at most {MAX_LENGTH} characters), e.g. '(1.5 + 2) * 3^2 / 7'"
+            ),
+        ],
+    ) -> str:
+        try:
+            return calculate(expression)
+        except CalcError as exc:
+            shown = expression if len(expression) <= 80 else expression[:77] + "..."
+            raise ToolError(f"cannot evaluate {shown!r}: {exc}") from exc
+
+    return server
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the (empty) command line and serve over stdio until the client disconnects."""
+    parser = OneLineParser(prog="servers.calc", description="Calculator MCP server over stdio.")
+    parser.parse_args(argv)
+    build_server().run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""Filesystem MCP server sandboxed to the directories named on the command line.
+
+Run alone over stdio: ``python -m servers.fs ROOT [ROOT...] [--read-only]`` (no roots: the
+current directory). Relative paths resolve against the first root; anything that leads outside
+the roots, by ``..``, an absolute path or a symlink, is refused.
+"""
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
+
+from servers._cli import OneLineParser, exit_with_error, tool_annotations
+from servers.sandbox import Sandbox
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+
+__all__ = ["build_server", "main"]
+
+_PATH_HELP = "File or directory path: relative to the first allowed directory, or absolute inside one"
+_EDIT_SCHEMA = {
+    "type": "array",
+    "minItems": 1,
+    "description": "Replacements applied in order; each old_text must occur exactly once in the file",
+    "items": {
+        "type": "object",
+        "properties": {
+            "old_text": {"type": "string", "description": "Exact text to find (copy it from read_file)"},
+            "new_text": {"type": "string", "description": "Text to put in its place"},
+        },
+        "required": ["old_text", "new_text"],
+        "additionalProperties": False,
+    },
+}
+
+
+@contextmanager
+def _as_tool_error(target: str) -> Iterator[None]:
+    """Turn the errors a caller can fix into ``ToolError`` with one clear line."""
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raise ToolError(f"{target} is not UTF-8 text") from exc
+    except ValueError as exc:
+        raise ToolError(str(exc)) from exc
+    except OSError as exc:
+        if exc.errno is None:
+            raise ToolError(str(exc)) from exc
+        reasons = {
+            FileNotFoundError: "no such file or directory",
+            NotADirectoryError: "not a directory",
+            IsADirectoryError: "is a directory",
+            PermissionError: "permission denied",
+            FileExistsError: "a file is in the way",
+        }
+        reason = reasons.get(type(exc), exc.strerror or type(exc).__name__)
+        raise ToolError(f"{target}: {reason}") from exc
+
+
+def build_server(roots: Sequence[str | os.PathLike[str]] = (), *, read_only: bool = False) -> "MCPServer":
+    """Create the fs server for ``roots`` (default: the current directory); no write tools if ``read_only``.
+
+    Raises:
+        ValueError: A root does not exist or is not a directory.
+    """
+    from mcp.server.mcpserver import MCPServer
+    from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+    from servers import fs_ops
+    from servers.fs_edit import TextEdit
+
+    sandbox = Sandbox(roots)
+    mode = "read-only" if read_only else "read-write"
+    server = MCPServer(
+        "fs",
+        version="0.1.0",
+        instructions=f"{mode.capitalize()} access to files under: {sandbox.describe_roots()}. "
+        "Relative paths start at the first of these directories.",
+        log_level="WARNING",
+    )
+    read = tool_annotations(read_only=True)
+    PathArg = Annotated[str, Field(description=_PATH_HELP)]
+
+    @server.tool(annotations=read, structured_output=False)
+    def list_allowed_directories() -> str:
+        """List the directories this server may access; relative paths start at the first one."""
+        return "\n".join(str(root) for root in sandbox.roots)
+
+    @server.tool(annotations=read, structured_output=False)
+    def list_directory(path: Annotated[str, Field(description=_PATH_HELP)] = ".") -> str:
+        """List a directory: one line per entry ([dir], [file] with its size, [link] with its target)."""
+        with _as_tool_error(path):
+            return fs_ops.list_directory(sandbox, path)
+
+    @server.tool(annotations=read, structured_output=False)
+    def read_file(
+        path: PathArg,
+        offset: Annotated[int, Field(ge=1, description="First line to return (1-based)")] = 1,
+        limit: Annotated[int | None, Field(ge=1, description="Most lines to return; omit for all")] = None,
+    ) -> str:
+        """Read a UTF-8 text file, whole or a range of lines. Binary and very large files are refused."""
+        with _as_tool_error(path):
+            return fs_ops.read_file(sandbox, path, offset, limit)
+
+    @server.tool(annotations=read, structured_output=False)
+    def search_files(
+        pattern: Annotated[
+            str,
+            Field(description="Glob: '*.py' matches names at any depth; 'src/**/*.py' matches paths"),
+        ],
+        path: Annotated[str, Field(description="Directory to search in")] = ".",
+        content: Annotated[
+            str | None, Field(description="Only files containing this text (per line)")
+        ] = None,
+        regex: Annotated[bool, Field(description="Treat content as a Python regular expression")] = False,
+        max_results: Annotated[int, Field(ge=1, le=fs_ops.MAX_RESULTS, description="Result cap")] = 100,
+        include_hidden: Annotated[
+            bool, Field(description="Also search dot-files and dot-directories")
+        ] = False,
+    ) -> str:
+        """Find files by glob under a directory, optionally only lines containing some text or regex."""
+        with _as_tool_error(path):
+            return fs_ops.search_files(sandbox, pattern, path, content, regex, max_results, include_hidden)
+
+    @server.tool(annotations=read, structured_output=False)
+    def file_info(path: PathArg) -> str:
+        """Show a file's or directory's type, size, modification time and permissions."""
+        with _as_tool_error(path):
+            return fs_ops.file_info(sandbox, path)
+
+    if read_only:
+        return server
+
+    class Edit(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        old_text: str
+        new_text: str
+
+    @server.tool(annotations=tool_annotations(read_only=False, destructive=True), structured_output=False)
+    def write_file(
+        path: PathArg,
+        content: Annotated[str, Field(description="The complete new content of the file")],
+    ) -> str:
+        """Create a text file or replace its entire content; missing parent directories are created."""
+        with _as_tool_error(path):
+            return fs_ops.write_file(sandbox, path, content)
+
+    @server.tool(
+        annotations=tool_annotations(read_only=False, destructive=True, idempotent=False),
+        structured_output=False,
+    )
+    def edit_file(
+        path: PathArg,
+        edits: Annotated[list[Edit], WithJsonSchema(_EDIT_SCHEMA)],
+        dry_run: Annotated[bool, Field(description="Only show the diff; write nothing")] = False,
+    ) -> str:
+        """Replace exact text in a file (all edits or none) and return a unified diff of the change."""
+        with _as_tool_error(path):
+            changes = [TextEdit(edit.old_text, edit.new_text) for edit in edits]
+            return fs_ops.edit_file(sandbox, path, changes, dry_run)
+
+    return server
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the command line and serve over stdio until the client disconnects."""
+    parser = OneLineParser(prog="servers.fs", description="Filesystem MCP server over stdio.")
+    parser.add_argument("roots", nargs="*", metavar="ROOT", help="allowed directories (default: current)")
+    parser.add_argument("--read-only", action="store_true", help="leave out write_file and edit_file")
+    args = parser.parse_args(argv)
+    try:
+        server = build_server(args.roots, read_only=args.read_only)
+    except ValueError as exc:
+        exit_with_error(parser.prog, str(exc))
+    server.run()
+
+
+if __name__ == "__main__":
+    main()
