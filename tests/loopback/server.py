@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from types import TracebackType
@@ -85,9 +86,15 @@ class ScriptedOpenRouter:
         self._closing.set()
         self._httpd.shutdown()
         self._httpd.cut_connections()
+        port = self._httpd.server_address[1]
         self._httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        # Handler threads are daemons (server_close does not join them): wait for them here.
+        deadline = time.monotonic() + 5
+        for thread in threading.enumerate():
+            if thread.name == f"loopback-openrouter:{port}":
+                thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self._httpd = None
 
     @property

@@ -1,0 +1,173 @@
+"""MCP server configuration in the de-facto ``mcpServers`` format (Claude Desktop, Cursor).
+
+``{"mcpServers": {"name": {"command": ..., "args": [...], "env": {...}, "cwd": ...}}}`` for
+stdio servers, ``{"url": ..., "headers": {...}, "type": "http" | "streamable-http" | "sse"}``
+for HTTP ones; YAML of the same shape is accepted (by extension). Our optional per-entry fields:
+``startup_timeout``, ``tool_timeout``, ``mode`` and ``disabled``. Keys starting with ``_`` are
+comments and ignored. Every string is ``${VAR}``-expanded, except in disabled entries.
+
+Stdio servers get only the SDK's minimal environment plus ``env``: nothing else is inherited.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from agent.config.env import environment, expand_tree
+from agent.config.files import read_document, validate
+from agent.config.paths import MCP_FILE_NAMES, config_dirs
+from agent.config.providers import check_http_url
+from agent.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_STARTUP_TIMEOUT",
+    "HttpServerConfig",
+    "ServerConfig",
+    "StdioServerConfig",
+    "find_mcp_config",
+    "load_mcp_config",
+]
+
+DEFAULT_STARTUP_TIMEOUT = 30.0
+_HTTP_TYPES = ("http", "streamable-http", "sse")
+
+
+class _ServerBase(BaseModel):
+    """Fields of ours that every entry may carry."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+    startup_timeout: float = Field(default=DEFAULT_STARTUP_TIMEOUT, gt=0)
+    tool_timeout: float | None = Field(default=None, gt=0)
+    mode: Literal["legacy", "auto"] = "legacy"
+    disabled: bool = False
+
+
+class StdioServerConfig(_ServerBase):
+    """A server started as a subprocess speaking MCP over stdin/stdout."""
+
+    type: Literal["stdio"] = "stdio"
+    command: str = Field(min_length=1)
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict, repr=False)
+    cwd: str | None = None
+
+
+class HttpServerConfig(_ServerBase):
+    """A server reached over streamable HTTP (``http``/``streamable-http``) or legacy SSE."""
+
+    type: Literal["http", "streamable-http", "sse"] = "streamable-http"
+    url: str
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, value: str) -> str:
+        return check_http_url(value)
+
+
+ServerConfig = StdioServerConfig | HttpServerConfig
+
+
+class _McpFile(BaseModel):
+    """The top level of an MCP config file (entries are validated one by one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mcpServers: dict[str, Any]  # the de-facto key, camelCase
+
+
+def load_mcp_config(
+    path: Path, *, env: Mapping[str, str] | None = None, include_disabled: bool = False
+) -> dict[str, ServerConfig]:
+    """Load the servers of an MCP config file, in file order.
+
+    Args:
+        path: a ``.json`` file, or YAML of the same shape.
+        env: variables to expand from; defaults to ``.env`` in the working directory + os.environ.
+        include_disabled: keep entries with ``disabled: true`` (unexpanded), e.g. for listing.
+
+    Raises:
+        ConfigError: the file is missing or malformed, or an entry is invalid or uses an unset
+            variable; the message names the file and the field (``mcpServers.fs.args[0]``).
+    """
+    source = str(path)
+    variables = environment(Path.cwd()) if env is None else env
+    top = validate(_McpFile, _without_comments(read_document(path)), source=source)
+    servers: dict[str, ServerConfig] = {}
+    for name, entry in top.mcpServers.items():
+        prefix = f"mcpServers.{name}"
+        if not name.strip():
+            raise ConfigError("expected non-empty server names", source=source, field="mcpServers")
+        if not isinstance(entry, dict):
+            raise ConfigError("expected a mapping with 'command' or 'url'", source=source, field=prefix)
+        entry = _without_comments(entry)
+        disabled = entry.get("disabled") is True
+        if disabled and not include_disabled:
+            continue
+        model = _entry_model(entry, source, prefix)
+        data = entry if disabled else expand_tree(entry, variables, source, prefix)
+        config = validate(model, data, source=source, prefix=prefix)
+        if isinstance(config, StdioServerConfig) and config.cwd is not None:
+            # A relative cwd means relative to the config file, wherever the agent runs.
+            cwd = path.parent.absolute() / Path(config.cwd).expanduser()
+            config = config.model_copy(update={"cwd": str(cwd)})
+        servers[name] = config
+    return servers
+
+
+def _without_comments(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` without keys starting with ``_`` (JSON has no comments; ``_comment`` is one)."""
+    return {key: value for key, value in data.items() if not (isinstance(key, str) and key.startswith("_"))}
+
+
+def _entry_model(entry: dict[str, Any], source: str, prefix: str) -> type[ServerConfig]:
+    """Which kind of server an entry describes, from its keys (``type`` is optional)."""
+    if "command" in entry and "url" in entry:
+        raise ConfigError(
+            "expected either 'command' (stdio server) or 'url' (HTTP server), not both",
+            source=source,
+            field=prefix,
+        )
+    if "url" in entry or entry.get("type") in _HTTP_TYPES:
+        return HttpServerConfig
+    if "command" in entry or entry.get("type") == "stdio":
+        return StdioServerConfig
+    raise ConfigError("expected 'command' (stdio server) or 'url' (HTTP server)", source=source, field=prefix)
+
+
+def find_mcp_config(explicit: Path | None, cwd: Path, env: Mapping[str, str] | None = None) -> Path | None:
+    """The MCP config file to use: ``explicit`` (file or directory), else the first found.
+
+    Looks for ``mcp.json``, ``mcp.yaml``, ``mcp.yml`` in ``./config/``, then the user config
+    directory, then the bundled defaults (which ship only an example, so normally none).
+
+    Raises:
+        ConfigError: an explicit path does not exist or holds no MCP config.
+    """
+    if explicit is not None:
+        if explicit.is_file():
+            return explicit
+        if not explicit.is_dir():
+            raise ConfigError("file not found", source=str(explicit))
+        found = _first_mcp_file(explicit)
+        if found is None:
+            raise ConfigError(f"no {', '.join(MCP_FILE_NAMES)} in this directory", source=str(explicit))
+        return found
+    for directory in config_dirs(cwd, os.environ if env is None else env):
+        found = _first_mcp_file(directory)
+        if found is not None:
+            return found
+    return None
+
+
+def _first_mcp_file(directory: Path) -> Path | None:
+    for name in MCP_FILE_NAMES:
+        if (directory / name).is_file():
+            return directory / name
+    return None

@@ -1,0 +1,70 @@
+"""Running the real ``agent`` command against a loopback OpenRouter server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+AGENT = str(Path(sys.executable).parent / "agent")
+TEST_KEY = "sk-or-v1-loopback-test-key-0123456789abcdef"
+FIXTURE_SERVER = str(Path(__file__).parents[1] / "fixtures" / "mcp_test_server.py")
+
+
+@dataclass
+class Completed:
+    """What one ``agent`` process did."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> dict[str, Any]:
+        lines = [line for line in self.stdout.splitlines() if line.strip()]
+        assert len(lines) == 1, f"expected one JSON line on stdout, got: {self.stdout!r}"
+        value = json.loads(lines[0])
+        assert isinstance(value, dict)
+        return value
+
+    def assert_no_key(self) -> None:
+        assert TEST_KEY not in self.stdout and TEST_KEY not in self.stderr
+
+
+def agent_env(base_url: str | None, home: Path, **extra: str) -> dict[str, str]:
+    """A clean environment: the loopback endpoint, a test key, no user config."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(home),
+        "AGENT_CONFIG_DIR": str(home / "agent-config"),
+        "OPENROUTER_API_KEY": TEST_KEY,
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    if base_url is not None:
+        env["OPENROUTER_BASE_URL"] = base_url
+    env.update(extra)
+    return env
+
+
+def run_agent_cli(
+    *args: str,
+    env: dict[str, str],
+    cwd: Path,
+    stdin: str | None = None,
+    timeout: float = 60,
+) -> Completed:
+    """Run ``agent ARGS...`` as a user would and capture everything."""
+    proc = subprocess.run(
+        [AGENT, *args],
+        env=env,
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return Completed(proc.returncode, proc.stdout, proc.stderr)
