@@ -23,6 +23,7 @@ __all__ = ["HumanRenderer", "describe_error"]
 
 _MAX_ARGS = 80
 _MAX_ERROR = 160
+_STDERR_LINES = 4
 
 
 def _short(value: Any, limit: int) -> str:
@@ -86,9 +87,9 @@ class HumanRenderer:
                 self._line(f"· server {event.server}: {event.tools} tools ({event.duration_ms:.0f} ms)")
         elif isinstance(event, ServerFailed):
             self._line(f"warning: MCP server '{event.server}' is not available: {event.message}")
-            if event.stderr_tail and self.verbose:
-                for line in event.stderr_tail.splitlines():
-                    self._line(f"  | {line}")
+            tail = event.stderr_tail.splitlines()
+            for line in tail if self.verbose else tail[-_STDERR_LINES:]:
+                self._line(f"  | {line}")
         elif isinstance(event, RunStarted):
             if self.verbose:
                 self._line(f"· model {event.model}, {event.tools} tools ({event.tool_protocol} tool calls)")

@@ -216,6 +216,7 @@ def test_a_server_that_fails_to_start_is_reported_and_the_run_goes_on(workdir: P
     assert done.json()["output"] == "no tools needed"
     assert "warning: MCP server 'python" in done.stderr
     assert "exited during start-up" in done.stderr
+    assert "  | fatal: cannot open database /nonexistent.db" in done.stderr.splitlines()
     assert "tools" not in server.chat_bodies[0]
 
 
