@@ -13,9 +13,11 @@ from agent.result import RunResult, ToolCallRecord
 __all__ = [
     "Event",
     "EventSink",
+    "FallingBack",
     "ModelResponded",
     "Notice",
     "ReasoningDelta",
+    "Retrying",
     "RunFinished",
     "RunStarted",
     "ServerFailed",
@@ -88,6 +90,30 @@ class ModelResponded(BaseModel):
     duration_ms: float
 
 
+class Retrying(BaseModel):
+    """A model request failed and will be sent again after ``delay`` seconds.
+
+    ``discarded_partial`` is true when streamed output of the failed attempt was already shown:
+    none of it enters the history.
+    """
+
+    type: Literal["retrying"] = "retrying"
+    model: str
+    attempt: int
+    delay: float
+    error: str
+    discarded_partial: bool = False
+
+
+class FallingBack(BaseModel):
+    """A model stayed unavailable; the turn goes to the next model of the fallback chain."""
+
+    type: Literal["falling_back"] = "falling_back"
+    from_model: str
+    to_model: str
+    error: str
+
+
 class ToolCallStarted(BaseModel):
     """A tool call is about to run."""
 
@@ -128,6 +154,8 @@ Event = (
     | TextDelta
     | ReasoningDelta
     | ModelResponded
+    | Retrying
+    | FallingBack
     | ToolCallStarted
     | ToolCallFinished
     | Notice
