@@ -67,6 +67,9 @@ StreamOpt = Annotated[bool, typer.Option("--stream/--no-stream", help="Stream th
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON result object on stdout.")]
 SystemOpt = Annotated[str | None, typer.Option("--system", help="System prompt.")]
 ToolChoiceOpt = Annotated[str | None, typer.Option("--tool-choice", help="auto, required or none.")]
+StrictServersOpt = Annotated[
+    bool, typer.Option("--strict-servers", help="Fail the run (exit 1) when an MCP server does not start.")
+]
 VerboseOpt = Annotated[
     bool, typer.Option("-v", "--verbose", help="Show details: servers, usage, raw errors.")
 ]
@@ -87,6 +90,7 @@ def run(
     json_output: JsonOpt = False,
     system: SystemOpt = None,
     tool_choice: ToolChoiceOpt = None,
+    strict_servers: StrictServersOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
     """Run an agent on PROMPT with tools from MCP servers until the model answers."""
@@ -107,6 +111,7 @@ def run(
             json_output=json_output,
             system=system,
             tool_choice=tool_choice,
+            strict_servers=strict_servers,
             verbose=verbose,
         )
     )

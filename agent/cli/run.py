@@ -12,12 +12,11 @@ import anyio
 from agent.cli.exit_codes import EXIT_INTERRUPTED, exit_code_for
 from agent.cli.render import HumanRenderer, describe_error
 from agent.errors import AgentError, ConfigError
-from agent.events import Event, ServerFailed, ServerStarted
+from agent.events import Event
 from agent.result import ErrorInfo, RunResult
 
 if TYPE_CHECKING:
     from agent.config.servers import ServerConfig
-    from agent.mcp.manager import ServerStatus
 
 __all__ = ["RunArgs", "execute"]
 
@@ -42,6 +41,7 @@ class RunArgs:
     system: str | None = None
     tool_choice: str | None = None
     verbose: bool = False
+    strict_servers: bool = False
 
 
 def _read_prompt(prompt: str) -> str:
@@ -82,20 +82,6 @@ class _Runner:
     def on_event(self, event: Event) -> None:
         self.renderer(event)
 
-    def on_server(self, status: ServerStatus) -> None:
-        if status.error is None:
-            self.on_event(
-                ServerStarted(server=status.name, tools=status.tools, duration_ms=status.duration_ms)
-            )
-        else:
-            self.on_event(
-                ServerFailed(
-                    server=status.name,
-                    message=status.error.detail,
-                    stderr_tail=status.error.stderr_tail,
-                )
-            )
-
     async def main(self) -> RunResult:
         from agent.config.env import environment
         from agent.config.providers import load_provider
@@ -134,7 +120,9 @@ class _Runner:
                 provider_name=provider.provider_name,
                 extra_headers=provider.config.headers,
             )
-            async with McpManager(servers, on_status=self.on_server) as manager:
+            async with McpManager(servers, on_event=self.on_event) as manager:
+                if args.strict_servers and manager.failed:
+                    raise manager.failed[0].error or ConfigError("a server failed to start")
                 self.result = await run_agent(model, manager, prompt, options, on_event=self.on_event)
         return self.result
 

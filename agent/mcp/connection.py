@@ -76,11 +76,19 @@ class McpConnection:
         self._tools_stale = False
         self._scope: anyio.CancelScope | None = None
         self._errlog: Any = None
+        self._crashed = False
 
     @property
     def alive(self) -> bool:
-        """True once started and until closed or failed."""
-        return self._client is not None and self.failure is None
+        """True once started and until closed, failed or crashed."""
+        return self._client is not None and self.failure is None and not self._crashed
+
+    @property
+    def crashed(self) -> bool:
+        """True when the server went away after a successful start (not by :meth:`close`)."""
+        if self._crashed:
+            return True
+        return self._ready.is_set() and self.failure is None and self._client is None and not self._closing
 
     async def run(self) -> None:
         """The owning task: connect, list tools, serve until :meth:`close`, then disconnect."""
@@ -127,16 +135,20 @@ class McpConnection:
     async def call(self, tool: str, arguments: dict[str, Any]) -> ToolOutcome:
         """Call ``tool``; protocol failures become error outcomes the model can read."""
         from mcp.shared.exceptions import MCPError
+        from mcp_types import CONNECTION_CLOSED
 
         client = self._client
-        if client is None:
+        if client is None or self._crashed:
             return ToolOutcome(f"MCP server '{self.name}' is not running", is_error=True)
         try:
             result = await client.call_tool(tool, arguments)
         except MCPError as exc:
             message = exc.error.message
-            if "closed" in message.lower():
-                message = f"the MCP server '{self.name}' closed the connection"
+            if exc.error.code == CONNECTION_CLOSED:
+                self._crashed = True
+                last = self._stderr_tail().splitlines()[-1:]
+                said = f" (its last words: {last[0].strip()})" if last else ""
+                message = f"the MCP server '{self.name}' exited during the call{said}"
             return ToolOutcome(f"Error calling tool '{tool}': {message}", is_error=True)
         except RuntimeError as exc:
             return ToolOutcome(f"Error calling tool '{tool}': {exc}", is_error=True)

@@ -318,3 +318,22 @@ def test_version_and_help_work_without_configuration(tmp_path: Path) -> None:
     assert version.code == 0 and version.stdout.startswith("agent ")
     help_text = run_agent_cli("run", "--help", env=agent_env(None, tmp_path), cwd=tmp_path)
     assert help_text.code == 0 and "--max-turns" in help_text.stdout
+
+
+def test_strict_servers_makes_a_failed_start_fatal_with_exit_1(workdir: Path, tmp_path: Path) -> None:
+    with ScriptedOpenRouter() as server:
+        done = run_agent_cli(
+            "run",
+            "hi",
+            "--json",
+            "--strict-servers",
+            "-s",
+            f"{FIXTURE} --fail-start",
+            env=agent_env(server.base_url, tmp_path),
+            cwd=workdir,
+        )
+    assert done.code == 1
+    result = done.json()
+    assert result["error"]["type"] == "ServerStartError"
+    assert result["error"]["message"].endswith("the server exited during start-up")
+    assert server.requests == []
