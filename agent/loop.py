@@ -10,7 +10,8 @@ from typing import Any, Literal
 
 import anyio
 
-from agent.errors import AgentError
+from agent.context import ContextGuard, OutputCap
+from agent.errors import AgentError, ConfigError, ContextLengthError
 from agent.events import (
     Event,
     EventSink,
@@ -26,6 +27,7 @@ from agent.events import (
 )
 from agent.messages import (
     Message,
+    ModelResponse,
     RequestSettings,
     SystemMessage,
     ToolCall,
@@ -34,7 +36,7 @@ from agent.messages import (
     UserMessage,
 )
 from agent.naming import ToolNameMap, ToolRef
-from agent.providers.base import ChatModel, DeltaKind
+from agent.providers.base import ChatModel, DeltaCallback, DeltaKind
 from agent.result import RunResult, ToolCallRecord
 from agent.tool_schema import ArgumentValidator, model_parameters
 from agent.tools import ToolInfo, ToolOutcome, Toolset
@@ -47,7 +49,12 @@ class RunOptions:
     """Limits and request options of one run.
 
     ``tool_choice="required"`` applies to the first turn only: after the tools have been used,
-    the model must be free to answer.
+    the model must be free to answer. With ``context_window`` known, requests are kept within
+    ``context_window - reserve_tokens`` by compacting old tool results; without it only
+    ``max_tool_output_chars`` caps each result.
+
+    Raises:
+        ConfigError: a context option is out of range.
     """
 
     max_turns: int = 20
@@ -57,6 +64,27 @@ class RunOptions:
     stream: bool = False
     tool_choice: Literal["auto", "required", "none"] | None = None
     system: str | None = None
+    context_window: int | None = None
+    reserve_tokens: int = 2000
+    max_tool_output_chars: int | None = 100_000
+
+    def __post_init__(self) -> None:
+        if self.context_window is not None and self.context_window <= 0:
+            raise ConfigError(
+                f"must be a positive number of tokens, got {self.context_window}", field="context_window"
+            )
+        if self.reserve_tokens < 0:
+            raise ConfigError(f"must not be negative, got {self.reserve_tokens}", field="reserve_tokens")
+        if self.context_window is not None and self.reserve_tokens >= self.context_window:
+            raise ConfigError(
+                f"must be smaller than context_window ({self.reserve_tokens:,} >= {self.context_window:,})",
+                field="reserve_tokens",
+            )
+        if self.max_tool_output_chars is not None and self.max_tool_output_chars <= 0:
+            raise ConfigError(
+                f"must be a positive number of characters, got {self.max_tool_output_chars}",
+                field="max_tool_output_chars",
+            )
 
 
 class _ToolTable:
@@ -109,6 +137,9 @@ class _Run:
         self.on_event = on_event
         self.table = _ToolTable()
         self.limiter = anyio.CapacityLimiter(max(1, options.max_parallel_tools))
+        self.context = ContextGuard(
+            options.context_window, options.reserve_tokens, options.max_tool_output_chars
+        )
         self.result = RunResult(model=model.model_name, models_tried=[model.model_name])
 
     def emit(self, event: Event) -> None:
@@ -131,7 +162,7 @@ class _Run:
             self.emit(TurnStarted(turn=turn))
             started = time.perf_counter()
             on_delta = self._on_delta if options.stream and self.on_event is not None else None
-            response = await self.model.complete(history, self.table.specs, settings, on_delta)
+            response = await self.request(history, settings, on_delta)
             message = response.message
             self.result.turns = turn
             self.result.usage = self.result.usage + response.usage
@@ -160,13 +191,33 @@ class _Run:
         self.result.stop_reason = "max_turns"
         self.emit(Notice(message=f"stopped after {options.max_turns} turns (--max-turns)"))
 
+    async def request(
+        self, history: list[Message], settings: RequestSettings, on_delta: DeltaCallback | None
+    ) -> ModelResponse:
+        """Send one request that fits the window; a "too long" answer gets one compacted retry."""
+        specs = self.table.specs
+        notice = self.context.fit(history, specs)
+        if notice is not None:
+            self.emit(Notice(message=notice))
+        try:
+            response = await self.model.complete(history, specs, settings, on_delta)
+        except ContextLengthError as exc:
+            self.emit(Notice(message=self.context.shrink(history, specs, exc)))
+            try:
+                response = await self.model.complete(history, specs, settings, on_delta)
+            except ContextLengthError as again:
+                raise self.context.still_too_long(again) from again
+        self.context.observe(response.usage)
+        return response
+
     async def run_calls(self, calls: Sequence[ToolCall]) -> list[ToolMessage]:
         """Run one turn's calls concurrently (bounded); results come back in call order."""
         slots: list[tuple[ToolMessage, ToolCallRecord] | None] = [None] * len(calls)
+        cap = self.context.output_cap(len(calls))
 
         async def one(index: int, call: ToolCall) -> None:
             async with self.limiter:
-                slots[index] = await self.run_call(call)
+                slots[index] = await self.run_call(call, cap)
 
         try:
             if len(calls) == 1:
@@ -179,7 +230,8 @@ class _Run:
             self.result.tool_calls.extend(slot[1] for slot in slots if slot is not None)
         return [slot[0] for slot in slots if slot is not None]
 
-    async def run_call(self, call: ToolCall) -> tuple[ToolMessage, ToolCallRecord]:
+    async def run_call(self, call: ToolCall, cap: OutputCap) -> tuple[ToolMessage, ToolCallRecord]:
+        """Run one call; the record and the message both carry the (capped) text the model sees."""
         ref = self.table.names.resolve(call.name)
         arguments: Any = call.arguments
         started = time.perf_counter()
@@ -210,19 +262,18 @@ class _Run:
         if outcome is None and ref is not None:
             outcome = await self._invoke(ref, call.name, arguments)
         assert outcome is not None
+        text = cap.apply(outcome.text)
         record = ToolCallRecord(
             id=call.id,
             server=server,
             tool=tool,
             arguments=arguments,
-            output=outcome.text,
+            output=text,
             is_error=outcome.is_error,
             duration_ms=(time.perf_counter() - started) * 1000,
         )
         self.emit(ToolCallFinished(call=record))
-        message = ToolMessage(
-            tool_call_id=call.id, name=call.name, content=outcome.text, is_error=outcome.is_error
-        )
+        message = ToolMessage(tool_call_id=call.id, name=call.name, content=text, is_error=outcome.is_error)
         return message, record
 
     async def _invoke(self, ref: ToolRef, name: str, arguments: dict[str, Any]) -> ToolOutcome:

@@ -4,10 +4,19 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from agent.errors import AuthenticationError
+from agent.context import cap_text, placeholder
+from agent.errors import AuthenticationError, ConfigError, ContextLengthError
 from agent.events import Event, Notice, TextDelta, ToolCallFinished, ToolCallStarted
 from agent.loop import RunOptions, run_agent
-from agent.messages import Message, ToolMessage, Usage, UserMessage
+from agent.messages import (
+    AssistantMessage,
+    Message,
+    SystemMessage,
+    ToolCall,
+    ToolMessage,
+    Usage,
+    UserMessage,
+)
 from agent.testing import ScriptedChatModel, StaticToolset, call, reply
 from agent.tools import ToolOutcome
 
@@ -254,3 +263,180 @@ async def test_a_toolset_outcome_with_is_error_is_passed_through() -> None:
     model = ScriptedChatModel([reply(None, call("deny")), reply("denied")])
     result = await run_agent(model, tools, "go")
     assert (result.tool_calls[0].is_error, result.tool_calls[0].output) == (True, "Access denied")
+
+
+# --- keeping requests inside the context window ---
+
+TRUNCATION_ASK = "ask for a smaller part (offset/limit, a narrower query)]"
+CONTEXT_ADVICE = "use a model with a larger context window, a smaller --max-tool-output, or fewer servers"
+
+
+def earlier_run(*results: str) -> list[Message]:
+    """A history in which an earlier prompt read one file per result, then answered."""
+    messages: list[Message] = [SystemMessage(content="be brief"), UserMessage(content="read the files")]
+    for n, content in enumerate(results, 1):
+        messages.append(AssistantMessage(tool_calls=[ToolCall(id=f"r{n}", name="read")]))
+        messages.append(ToolMessage(tool_call_id=f"r{n}", name="read", content=content))
+    messages.append(AssistantMessage(content="read them"))
+    return messages
+
+
+def without_results(messages: list[Message], *ids: str) -> list[Message]:
+    return [
+        m.model_copy(update={"content": placeholder(len(m.content))})
+        if isinstance(m, ToolMessage) and m.tool_call_id in ids
+        else m
+        for m in messages
+    ]
+
+
+def too_long() -> ContextLengthError:
+    return ContextLengthError(
+        "the request does not fit the model's context window: maximum context length exceeded",
+        status=400,
+        model="scripted/model",
+    )
+
+
+async def test_a_huge_tool_result_is_capped_with_a_notice_the_model_sees() -> None:
+    tools = StaticToolset().add("dump", lambda: "x" * 250_000)
+    model = ScriptedChatModel([reply(None, call("dump", id="d1")), reply("too much")])
+    result = await run_agent(model, tools, "dump it")
+    capped = (
+        "x" * 98_000
+        + "\n[... output truncated: 250,000 characters, showing the first 98,000 and the last 2,000; "
+        + TRUNCATION_ASK
+        + "\n"
+        + "x" * 2_000
+    )
+    [message] = tool_messages(model.requests[1].messages)
+    assert (message.tool_call_id, message.content) == ("d1", capped)
+    assert result.tool_calls[0].output == capped
+
+
+async def test_max_tool_output_chars_none_passes_results_through_whole() -> None:
+    tools = StaticToolset().add("dump", lambda: "x" * 250_000)
+    model = ScriptedChatModel([reply(None, call("dump")), reply("all of it")])
+    result = await run_agent(model, tools, "dump it", RunOptions(max_tool_output_chars=None))
+    assert result.tool_calls[0].output == "x" * 250_000
+
+
+async def test_each_result_of_a_turn_gets_a_fair_share_of_a_known_window() -> None:
+    tools = StaticToolset().add("dump", lambda: "a" * 7_000)  # 2,000 estimated tokens
+    model = ScriptedChatModel([reply(None, call("dump"), call("dump")), reply("two halves")])
+    options = RunOptions(context_window=4_000, reserve_tokens=1_000)
+    result = await run_agent(model, tools, "go", options)
+    # a quarter of 3,000 tokens shared by 2 calls: 375 tokens, 1,312 of these characters each
+    assert [c.output for c in result.tool_calls] == [cap_text("a" * 7_000, 1_312)] * 2
+
+
+async def test_a_long_history_is_compacted_so_the_request_fits() -> None:
+    history = earlier_run("a" * 3_500, "b" * 3_500)  # about 1,000 tokens each
+    model = ScriptedChatModel([reply("ok")])
+    events: list[Event] = []
+    options = RunOptions(context_window=2_500, reserve_tokens=500)
+    result = await run_agent(model, StaticToolset(), "next", options, on_event=events.append, history=history)
+    expected = [*without_results(earlier_run("a" * 3_500, "b" * 3_500), "r1"), UserMessage(content="next")]
+    assert model.requests[0].messages == expected
+    assert history == [*expected, AssistantMessage(content="ok")]
+    assert [e.message for e in events if isinstance(e, Notice)] == [
+        "removed 1 earlier tool result (read; 3,500 characters) to fit the context window: "
+        "from about 2,074 to 1,108 tokens (limit 2,000)"
+    ]
+    assert result.stop_reason == "completed"
+
+
+async def test_a_request_that_cannot_fit_fails_before_it_is_sent() -> None:
+    model = ScriptedChatModel([])
+    options = RunOptions(context_window=1_000, reserve_tokens=100)
+    result = await run_agent(model, calc_tools(), "x" * 3_500, options)
+    assert result.error is not None
+    assert (result.stop_reason, result.error.type, result.error.message) == (
+        "error",
+        "ContextLengthError",
+        "the request needs about 1,161 tokens (tool definitions 157) but only 900 fit the context "
+        "window (1,000 minus 100 reserved for the answer), even with earlier tool results removed; "
+        + CONTEXT_ADVICE,
+    )
+    assert model.requests == []
+
+
+async def test_a_context_length_error_triggers_compaction_and_one_retry() -> None:
+    history = earlier_run("a" * 3_500, "b" * 3_500, "c" * 3_500)
+    model = ScriptedChatModel([too_long(), reply("fits now")])
+    events: list[Event] = []
+    result = await run_agent(model, StaticToolset(), "next", on_event=events.append, history=history)
+    original = [*earlier_run("a" * 3_500, "b" * 3_500, "c" * 3_500), UserMessage(content="next")]
+    assert [r.messages for r in model.requests] == [original, without_results(original, "r1", "r2")]
+    assert [e.message for e in events if isinstance(e, Notice)] == [
+        "the model rejected the request as too long for its context window; removed 2 earlier tool "
+        "results (read x2; 7,000 characters) and retrying with about 1,165 tokens instead of 3,097"
+    ]
+    assert (result.stop_reason, result.output, result.turns) == ("completed", "fits now", 1)
+    model.assert_consumed()
+
+
+async def test_a_second_context_length_error_ends_the_run_with_a_clear_error() -> None:
+    history = earlier_run("a" * 3_500, "b" * 3_500, "c" * 3_500)
+    model = ScriptedChatModel([too_long(), too_long()])
+    result = await run_agent(model, StaticToolset(), "next", history=history)
+    assert result.error is not None
+    assert (result.stop_reason, result.error.type, result.error.message) == (
+        "error",
+        "ContextLengthError",
+        "the request does not fit the model's context window: maximum context length exceeded; it still "
+        f"did not fit after removing earlier tool results (about 1,165 tokens); {CONTEXT_ADVICE}",
+    )
+    assert isinstance(result.exception, ContextLengthError)
+    model.assert_consumed()
+
+
+async def test_a_context_length_error_with_nothing_to_remove_ends_the_run_without_a_retry() -> None:
+    model = ScriptedChatModel([too_long()])
+    result = await run_agent(model, StaticToolset(), "x" * 3_500)
+    assert result.error is not None
+    assert (result.stop_reason, result.error.message) == (
+        "error",
+        "the request does not fit the model's context window: maximum context length exceeded; there is "
+        f"no earlier tool result left to remove (about 1,004 tokens); {CONTEXT_ADVICE}",
+    )
+    assert len(model.requests) == 1
+
+
+async def test_after_a_rejection_later_requests_stay_under_the_learned_limit() -> None:
+    tools = StaticToolset().add("read", lambda: "d" * 3_500)
+    history = earlier_run("a" * 3_500, "b" * 3_500)
+    model = ScriptedChatModel([too_long(), reply(None, call("read", id="r9")), reply("done")])
+    events: list[Event] = []
+    await run_agent(model, tools, "next", on_event=events.append, history=history)
+    # rejected at about 2,210 tokens (2,074 + 136 for the tool definition): later requests stay
+    # under 90 % of that (1,989), and a new result gets a quarter of it (497 tokens, 1,739 characters)
+    last = model.requests[2].messages
+    assert [m.tool_call_id for m in tool_messages(last) if m.content.startswith("[earlier")] == ["r1", "r2"]
+    assert [m.content for m in tool_messages(last) if m.tool_call_id == "r9"] == [
+        cap_text("d" * 3_500, 1_739)
+    ]
+    assert len([e for e in events if isinstance(e, Notice)]) == 1
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"context_window": 0}, "context_window: must be a positive number of tokens, got 0"),
+        ({"reserve_tokens": -1}, "reserve_tokens: must not be negative, got -1"),
+        (
+            {"context_window": 1_000, "reserve_tokens": 1_000},
+            "reserve_tokens: must be smaller than context_window (1,000 >= 1,000)",
+        ),
+        (
+            {"max_tool_output_chars": 0},
+            "max_tool_output_chars: must be a positive number of characters, got 0",
+        ),
+    ],
+)
+def test_context_options_out_of_range_raise_a_config_error_naming_the_option(
+    options: dict[str, int], message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        RunOptions(**options)  # type: ignore[arg-type]
+    assert str(caught.value) == message
