@@ -37,7 +37,7 @@ from agent.messages import (
 )
 from agent.naming import ToolNameMap, ToolRef
 from agent.providers.base import ChatModel, DeltaCallback, DeltaKind
-from agent.result import RunResult, ToolCallRecord
+from agent.result import ErrorInfo, RunResult, ToolCallRecord
 from agent.tool_schema import ArgumentValidator, model_parameters
 from agent.tools import ToolInfo, ToolOutcome, Toolset
 
@@ -319,6 +319,13 @@ async def run_agent(
             run.emit(Notice(message=f"stopped after the run timeout of {options.timeout:g} s (--timeout)"))
     except AgentError as exc:
         run.result.fail(exc)
+    except anyio.get_cancelled_exc_class():
+        # Cancelled from outside (Ctrl-C): report what was done so far, then let it propagate.
+        run.result.stop_reason = "error"
+        run.result.error = ErrorInfo(type="Interrupted", message="interrupted by the user")
+        run.result.duration_ms = (time.perf_counter() - started) * 1000
+        run.emit(RunFinished(result=run.result))
+        raise
     run.result.duration_ms = (time.perf_counter() - started) * 1000
     run.emit(RunFinished(result=run.result))
     return run.result

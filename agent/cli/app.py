@@ -67,6 +67,10 @@ StreamOpt = Annotated[bool, typer.Option("--stream/--no-stream", help="Stream th
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON result object on stdout.")]
 SystemOpt = Annotated[str | None, typer.Option("--system", help="System prompt.")]
 ToolChoiceOpt = Annotated[str | None, typer.Option("--tool-choice", help="auto, required or none.")]
+MaxToolOutputOpt = Annotated[
+    int | None,
+    typer.Option("--max-tool-output", min=1, help="Cut a tool result to CHARS characters (default 100000)."),
+]
 StrictServersOpt = Annotated[
     bool, typer.Option("--strict-servers", help="Fail the run (exit 1) when an MCP server does not start.")
 ]
@@ -91,6 +95,7 @@ def run(
     system: SystemOpt = None,
     tool_choice: ToolChoiceOpt = None,
     strict_servers: StrictServersOpt = False,
+    max_tool_output: MaxToolOutputOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Run an agent on PROMPT with tools from MCP servers until the model answers."""
@@ -112,6 +117,7 @@ def run(
             system=system,
             tool_choice=tool_choice,
             strict_servers=strict_servers,
+            max_tool_output=max_tool_output,
             verbose=verbose,
         )
     )

@@ -108,7 +108,12 @@ class HumanRenderer:
             self._line(f"  {mark} {name} {args} ({call.duration_ms:.0f} ms) {outcome}")
         elif isinstance(event, Notice):
             self._line(f"{event.level}: {event.message}")
-        elif isinstance(event, RunFinished) and self._open_line:
+        elif isinstance(event, RunFinished):
+            self.close_line()
+
+    def close_line(self) -> None:
+        """End a streamed answer line that is still open."""
+        if self._open_line:
             self.answer.write("\n")
             self.answer.flush()
             self._open_line = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,7 @@ import anyio
 from agent.cli.exit_codes import EXIT_INTERRUPTED, exit_code_for
 from agent.cli.render import HumanRenderer, describe_error
 from agent.errors import AgentError, ConfigError
-from agent.events import Event
+from agent.events import Event, RunFinished
 from agent.result import ErrorInfo, RunResult
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class RunArgs:
     tool_choice: str | None = None
     verbose: bool = False
     strict_servers: bool = False
+    max_tool_output: int | None = None
 
 
 def _read_prompt(prompt: str) -> str:
@@ -80,6 +82,8 @@ class _Runner:
         self.result = RunResult()
 
     def on_event(self, event: Event) -> None:
+        if isinstance(event, RunFinished):
+            self.result = event.result
         self.renderer(event)
 
     async def main(self) -> RunResult:
@@ -110,7 +114,11 @@ class _Runner:
             stream=args.stream,
             tool_choice=cast(Literal["auto", "required", "none"] | None, args.tool_choice),
             system=args.system,
+            context_window=provider.config.context_window,
+            reserve_tokens=provider.config.reserve_tokens,
         )
+        if args.max_tool_output is not None:
+            options = dataclasses.replace(options, max_tool_output_chars=args.max_tool_output)
         async with create_http_client(provider.config.timeout_seconds) as http:
             model = OpenAICompatibleModel(
                 http,
@@ -150,6 +158,7 @@ def execute(args: RunArgs) -> int:
         result = runner.result
         result.stop_reason = "error"
         result.error = ErrorInfo(type="Interrupted", message="interrupted by the user")
+        runner.renderer.close_line()
         sys.stderr.write("interrupted\n")
         runner.finish(result, EXIT_INTERRUPTED)
         return EXIT_INTERRUPTED

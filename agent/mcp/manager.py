@@ -107,7 +107,9 @@ class McpManager:
             self._emit(ServerStarted(server=status.name, tools=status.tools, duration_ms=status.duration_ms))
         else:
             self._emit(
-                ServerFailed(server=status.name, message=status.error.detail, stderr_tail=status.error.stderr_tail)
+                ServerFailed(
+                    server=status.name, message=status.error.detail, stderr_tail=status.error.stderr_tail
+                )
             )
         return status
 

@@ -40,6 +40,7 @@ def test_ctrl_c_stops_the_servers_writes_the_json_result_and_exits_130(tmp_path:
     result = json.loads(stdout)
     assert result["stop_reason"] == "error"
     assert result["error"] == {"type": "Interrupted", "message": "interrupted by the user"}
+    assert (result["turns"], result["output"]) == (1, "Taking a nap.")
     assert stderr.strip().splitlines()[-1] == "interrupted"
     [pid] = pids.read_text().split()
     assert not Path(f"/proc/{pid}").exists()

@@ -337,3 +337,26 @@ def test_strict_servers_makes_a_failed_start_fatal_with_exit_1(workdir: Path, tm
     assert result["error"]["type"] == "ServerStartError"
     assert result["error"]["message"].endswith("the server exited during start-up")
     assert server.requests == []
+
+
+def test_max_tool_output_cuts_a_huge_result_with_a_notice_the_model_sees(workdir: Path, tmp_path: Path) -> None:
+    with ScriptedOpenRouter(
+        reply(None, call("big", {"size": 50_000})),
+        lambda request: reply(last_tool_result(request)[-300:]),
+    ) as server:
+        done = run_agent_cli(
+            "run",
+            "big",
+            "-s",
+            FIXTURE,
+            "--max-tool-output",
+            "5000",
+            "--json",
+            env=agent_env(server.base_url, tmp_path),
+            cwd=workdir,
+        )
+    assert done.code == 0, done.stderr
+    sent = tool_results(server.chat_bodies[1])[0]
+    assert len(sent) < 5_500
+    assert "output truncated: 50,000 characters" in sent
+    server.assert_clean()

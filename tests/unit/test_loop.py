@@ -6,7 +6,7 @@ import pytest
 
 from agent.context import cap_text, placeholder
 from agent.errors import AuthenticationError, ConfigError, ContextLengthError
-from agent.events import Event, Notice, TextDelta, ToolCallFinished, ToolCallStarted
+from agent.events import Event, Notice, RunFinished, TextDelta, ToolCallFinished, ToolCallStarted
 from agent.loop import RunOptions, run_agent
 from agent.messages import (
     AssistantMessage,
@@ -440,3 +440,27 @@ def test_context_options_out_of_range_raise_a_config_error_naming_the_option(
     with pytest.raises(ConfigError) as caught:
         RunOptions(**options)  # type: ignore[arg-type]
     assert str(caught.value) == message
+
+
+async def test_a_cancelled_run_reports_its_partial_result_before_the_cancellation_propagates() -> None:
+    started = anyio.Event()
+
+    async def hang() -> str:
+        started.set()
+        await anyio.sleep_forever()
+        return ""
+
+    tools = StaticToolset().add("hang", hang)
+    model = ScriptedChatModel([reply("on it", call("hang"))])
+    events: list[Event] = []
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(
+                lambda: run_agent(model, tools, "go", RunOptions(tool_timeout=None), on_event=events.append)
+            )
+            await started.wait()
+            tg.cancel_scope.cancel()
+    [finished] = [e for e in events if isinstance(e, RunFinished)]
+    assert finished.result.stop_reason == "error"
+    assert finished.result.error is not None and finished.result.error.type == "Interrupted"
+    assert (finished.result.turns, finished.result.output) == (1, "on it")
