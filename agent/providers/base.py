@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from agent.messages import Message, ModelResponse, RequestSettings, ToolSpec
 
-__all__ = ["ChatModel", "DeltaCallback", "DeltaKind"]
+__all__ = ["ChatModel", "DeltaCallback", "DeltaKind", "RoutedChatModel", "route_of"]
 
 DeltaKind = Literal["text", "reasoning"]
 DeltaCallback = Callable[[DeltaKind, str], None]
@@ -35,3 +35,20 @@ class ChatModel(Protocol):
             agent.errors.ProviderError: the request failed; partial streamed output is dropped.
         """
         ...
+
+
+@runtime_checkable
+class RoutedChatModel(ChatModel, Protocol):
+    """A chat model whose one request may reach several models (OpenRouter's ``models`` array)."""
+
+    @property
+    def route_models(self) -> Sequence[str]:
+        """The models a request may reach, in the order they are tried; the first is ``model_name``."""
+        ...
+
+
+def route_of(model: ChatModel) -> tuple[str, ...]:
+    """The models a request to ``model`` may reach: its ``route_models``, else just its name."""
+    if isinstance(model, RoutedChatModel):
+        return tuple(model.route_models) or (model.model_name,)
+    return (model.model_name,)

@@ -110,14 +110,20 @@ def error_from_response(
         body = None
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
-        return error_from_body(error, status=status, retry_after=retry_after, model=model, secret=secret)
-    if isinstance(error, str):
-        message = error
-    elif isinstance(body, dict) and isinstance(body.get("message") or body.get("detail"), str):
-        message = body.get("message") or body["detail"]
+        exc = error_from_body(error, status=status, retry_after=retry_after, model=model, secret=secret)
     else:
-        message = content.decode("utf-8", errors="replace") or httpx.codes.get_reason_phrase(status)
-    return classify(status, message, retry_after=retry_after, model=model, secret=secret)
+        if isinstance(error, str):
+            message = error
+        elif isinstance(body, dict) and isinstance(body.get("message") or body.get("detail"), str):
+            message = body.get("message") or body["detail"]
+        else:
+            message = content.decode("utf-8", errors="replace") or httpx.codes.get_reason_phrase(status)
+        exc = classify(status, message, retry_after=retry_after, model=model, secret=secret)
+    # OpenRouter's own 429s carry the limit in X-RateLimit-* headers; keep them beside the body's.
+    limits = {name: value for name, value in headers.items() if name.lower().startswith("x-ratelimit-")}
+    if limits and not isinstance(exc.metadata.get("headers"), Mapping):
+        exc.metadata["headers"] = limits
+    return exc
 
 
 def error_from_body(

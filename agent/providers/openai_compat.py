@@ -22,7 +22,7 @@ from agent.providers.http_errors import connection_error, error_from_response, o
 from agent.providers.response import ResponseBuilder
 from agent.providers.sse import SSEDecoder, aiter_sse_data
 
-__all__ = ["APP_TITLE", "APP_URL", "OpenAICompatibleModel", "create_http_client"]
+__all__ = ["APP_TITLE", "APP_URL", "MAX_ROUTE_MODELS", "OpenAICompatibleModel", "create_http_client"]
 
 APP_URL = "https://github.com/agent-runtime/agent"
 """Sent as ``HTTP-Referer``: OpenRouter's app identifier for attribution."""
@@ -30,6 +30,8 @@ APP_TITLE = "agent"
 """Sent as ``X-OpenRouter-Title`` (and the older ``X-Title``)."""
 
 CONNECT_TIMEOUT_SECONDS = 10.0
+MAX_ROUTE_MODELS = 3
+"""OpenRouter rejects a ``models`` array of more than 3 entries."""
 
 
 def create_http_client(timeout_seconds: float) -> httpx.AsyncClient:
@@ -57,6 +59,13 @@ class OpenAICompatibleModel:
         api_key: sent as a bearer token; no ``Authorization`` header when ``None``.
         provider_name: ``"openrouter"`` adds OpenRouter's usage-accounting flag to requests.
         extra_headers: added to (and overriding) the default headers.
+        route_models: OpenRouter only: ``model`` and up to two fallbacks, sent as the ``models``
+            routing array so OpenRouter tries them in order within one request; the response's
+            ``model`` says which one answered.
+
+    Raises:
+        ConfigError: ``route_models`` does not start with ``model``, has more than
+            :data:`MAX_ROUTE_MODELS` entries, or is given for a provider other than OpenRouter.
     """
 
     def __init__(
@@ -68,9 +77,11 @@ class OpenAICompatibleModel:
         api_key: str | None,
         provider_name: str = "openrouter",
         extra_headers: Mapping[str, str] | None = None,
+        route_models: Sequence[str] | None = None,
     ) -> None:
         self._client = client
         self._model = model
+        self._route = _check_route(model, route_models, provider_name)
         self._base_url = base_url.rstrip("/")
         self._url = f"{self._base_url}/chat/completions"
         self._api_key = api_key or None
@@ -87,9 +98,10 @@ class OpenAICompatibleModel:
         self._headers = headers
 
     def __repr__(self) -> str:
+        route = f", route_models={list(self._route)!r}" if len(self._route) > 1 else ""
         return (
             f"OpenAICompatibleModel(model={self._model!r}, base_url={self._base_url!r}, "
-            f"provider_name={self.provider_name!r})"
+            f"provider_name={self.provider_name!r}{route})"
         )
 
     @property
@@ -97,11 +109,18 @@ class OpenAICompatibleModel:
         """The model id requests are made for."""
         return self._model
 
+    @property
+    def route_models(self) -> tuple[str, ...]:
+        """The models one request may reach, in the order they are tried (just ``model`` unrouted)."""
+        return self._route
+
     def request_body(
         self, messages: Sequence[Message], tools: Sequence[ToolSpec], settings: RequestSettings
     ) -> dict[str, Any]:
         """The JSON body of a ``/chat/completions`` request for this conversation."""
         body: dict[str, Any] = {"model": self._model, "messages": _map_messages(messages)}
+        if len(self._route) > 1:
+            body["models"] = list(self._route)
         if tools:
             body["tools"] = _map_tools(tools)
             if settings.tool_choice is not None:
@@ -176,6 +195,29 @@ class OpenAICompatibleModel:
             text = data if isinstance(data, str) else data.decode("utf-8", errors="replace")
             snippet = one_line(redact(text, self._api_key), 120) or "(empty)"
             raise BadResponseError(f"{what} was not valid JSON: {snippet}", model=self._model) from exc
+
+
+def _check_route(model: str, route: Sequence[str] | None, provider_name: str) -> tuple[str, ...]:
+    if route is None or list(route) == [model]:
+        return (model,)
+    where = "route_models"
+    if isinstance(route, str):
+        raise ConfigError(f"expected a list of model ids, got the string {route!r}", field=where)
+    if provider_name != "openrouter":
+        raise ConfigError(
+            f"routing between models in one request needs OpenRouter, not provider {provider_name!r}",
+            field=where,
+        )
+    if not route or route[0] != model:
+        raise ConfigError(f"must start with the model {model!r}, got {list(route)!r}", field=where)
+    if len(route) > MAX_ROUTE_MODELS:
+        raise ConfigError(
+            f"OpenRouter accepts at most {MAX_ROUTE_MODELS} models in one request, got {len(route)}",
+            field=where,
+        )
+    if len(set(route)) != len(route):
+        raise ConfigError(f"lists a model twice: {list(route)!r}", field=where)
+    return tuple(route)
 
 
 def _map_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:

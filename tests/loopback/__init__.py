@@ -11,7 +11,7 @@ Usage::
 
 from tests.loopback.catalog import catalog_model
 from tests.loopback.history import check_request
-from tests.loopback.records import RecordedRequest, Violation
+from tests.loopback.records import RecordedRequest, Route, Violation
 from tests.loopback.server import ScriptedOpenRouter
 from tests.loopback.steps import (
     Call,
@@ -39,6 +39,7 @@ __all__ = [
     "ErrorReply",
     "RecordedRequest",
     "Reply",
+    "Route",
     "ScriptedOpenRouter",
     "Step",
     "StreamFault",

@@ -18,15 +18,17 @@ from urllib.parse import parse_qs, urlsplit
 
 from tests.loopback import wire
 from tests.loopback.catalog import filter_catalog
-from tests.loopback.records import RecordedRequest
+from tests.loopback.records import RecordedRequest, Route
 from tests.loopback.steps import Delayed, ErrorReply, Reply, Step, StreamFault
 
 if TYPE_CHECKING:
     from tests.loopback.server import ScriptedOpenRouter
 
-__all__ = ["API_PREFIX", "HttpServer"]
+__all__ = ["API_PREFIX", "MAX_ROUTE_MODELS", "HttpServer"]
 
 API_PREFIX = "/api/v1"
+MAX_ROUTE_MODELS = 3
+"""OpenRouter rejects a ``models`` array longer than this."""
 
 
 class HttpServer(ThreadingHTTPServer):
@@ -137,22 +139,38 @@ class _Handler(BaseHTTPRequestHandler):
             metadata = {"raw": violation, "provider_name": "Loopback"}
             self._send_json(400, wire.error_body(400, "Provider returned error", metadata))
             return
-        step = owner._next_step(number, body)
-        if step is None:
-            message = (
-                f"loopback script exhausted: no step left for model {body.get('model')!r} (request #{number})"
-            )
-            self._send_json(500, wire.error_body(500, message))
+        route = _route_models(body)
+        if route is not None and len(body["models"]) > MAX_ROUTE_MODELS:
+            self._send_json(400, wire.error_body(400, "'models' array must have 3 items or fewer."))
             return
-        self._answer(step, body)
+        tried: list[str] = []
+        for model in route or [body.get("model")]:
+            step = owner._next_step(number, model)
+            if step is None:
+                message = f"loopback script exhausted: no step left for model {model!r} (request #{number})"
+                self._send_json(500, wire.error_body(500, message))
+                return
+            resolved = self._resolve(step, body)
+            if resolved is None:
+                return
+            answered = str(model or "openrouter/auto")
+            tried.append(answered)
+            if route is not None and isinstance(resolved, ErrorReply) and len(tried) < len(route):
+                continue  # OpenRouter falls back to the next model before the first token
+            if route is not None:
+                final = None if isinstance(resolved, ErrorReply) else answered
+                owner._route(Route(number, tuple(route), tuple(tried), final))
+            self._answer(resolved, body, answered)
+            return
 
-    def _answer(self, step: Step, body: dict[str, Any]) -> None:
+    def _resolve(self, step: Step, body: dict[str, Any]) -> Reply | ErrorReply | StreamFault | None:
+        """Wait out delays and call script functions; None when the answer is already sent or moot."""
         owner = self.server.owner
         while True:
             if isinstance(step, Delayed):
                 if owner._closing.wait(step.seconds):
                     self.close_connection = True
-                    return
+                    return None
                 step = step.step
             elif callable(step) and not isinstance(step, Reply | ErrorReply | StreamFault):
                 try:
@@ -160,10 +178,12 @@ class _Handler(BaseHTTPRequestHandler):
                 except Exception as exc:
                     owner._fail(f"script function {step!r} raised {exc!r}")
                     self._send_json(500, wire.error_body(500, f"loopback script function raised {exc!r}"))
-                    return
+                    return None
             else:
-                break
-        model = str(body.get("model") or "openrouter/auto")
+                return step
+
+    def _answer(self, step: Reply | ErrorReply | StreamFault, body: dict[str, Any], model: str) -> None:
+        owner = self.server.owner
         streamed = body.get("stream") is True
         if isinstance(step, ErrorReply):
             self._send_error(step)
@@ -251,3 +271,15 @@ class _Handler(BaseHTTPRequestHandler):
         if chunked and end:
             self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+
+
+def _route_models(body: Mapping[str, Any]) -> list[str] | None:
+    """The order a ``models`` request is tried in: ``model`` first, then ``models``, each once."""
+    models = body.get("models")
+    if not isinstance(models, list) or not models:
+        return None
+    order: list[str] = []
+    for model in [body.get("model"), *models]:
+        if isinstance(model, str) and model and model not in order:
+            order.append(model)
+    return order

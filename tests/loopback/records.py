@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RecordedRequest", "Violation"]
+__all__ = ["RecordedRequest", "Route", "Violation"]
 
 
 @dataclass(frozen=True)
@@ -27,3 +27,18 @@ class Violation:
 
     request_index: int
     message: str
+
+
+@dataclass(frozen=True)
+class Route:
+    """How a request with OpenRouter's ``models`` array was routed.
+
+    ``requested`` is the order tried (``model`` first, then ``models``); ``tried`` the models
+    whose step was consumed; ``answered`` the one that answered (None: the last one's error
+    was returned).
+    """
+
+    request_index: int
+    requested: tuple[str, ...]
+    tried: tuple[str, ...]
+    answered: str | None

@@ -17,7 +17,7 @@ from typing import Any
 
 from tests.loopback.handler import API_PREFIX, HttpServer
 from tests.loopback.history import check_request, continues
-from tests.loopback.records import RecordedRequest, Violation
+from tests.loopback.records import RecordedRequest, Route, Violation
 from tests.loopback.steps import Reply, Step, StreamFault
 
 __all__ = ["ScriptedOpenRouter"]
@@ -29,6 +29,12 @@ class ScriptedOpenRouter:
     ``steps`` serve any model; ``models`` gives some model ids their own queue (a model with its
     own queue never takes default steps). One step is consumed per ``POST /chat/completions``
     that passes the history checks. ``api_key``, when set, is required as the bearer token.
+
+    A request with OpenRouter's ``models`` routing array (at most 3, else a 400 as OpenRouter
+    answers) tries ``model`` and then each listed model in order, one step from each model's
+    queue: an error step (an HTTP error before the first token) moves on to the next model,
+    the last model's error is returned, and the model that answers is named in the response's
+    ``model``. :attr:`routes` records what each such request tried.
     """
 
     def __init__(
@@ -48,6 +54,7 @@ class ScriptedOpenRouter:
         self._lock = threading.Condition()
         self._requests: list[RecordedRequest] = []
         self._violations: list[Violation] = []
+        self._routes: list[Route] = []
         self._failures: list[str] = []
         # accepted chat requests: (request number, messages, whether it sent tools)
         self._turns: list[tuple[int, list[Any], bool]] = []
@@ -132,6 +139,12 @@ class ScriptedOpenRouter:
         ]
 
     @property
+    def routes(self) -> list[Route]:
+        """How each request that sent a ``models`` array was routed, in order."""
+        with self._lock:
+            return list(self._routes)
+
+    @property
     def violations(self) -> list[Violation]:
         """Requests rejected by the history checks."""
         with self._lock:
@@ -201,14 +214,17 @@ class ScriptedOpenRouter:
                 return "; ".join(problems)
         return None
 
-    def _next_step(self, number: int, body: Mapping[str, Any]) -> Step | None:
-        model = body.get("model")
+    def _next_step(self, number: int, model: object) -> Step | None:
         with self._lock:
             queue = self._queues[model if isinstance(model, str) and model in self._queues else None]
             if queue:
                 return queue.popleft()
             self._failures.append(f"request #{number}: script exhausted: no step left for model {model!r}")
             return None
+
+    def _route(self, route: Route) -> None:
+        with self._lock:
+            self._routes.append(route)
 
     def _call_ids(self, step: Reply | StreamFault) -> list[str | None]:
         reply = step if isinstance(step, Reply) else step.partial

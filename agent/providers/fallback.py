@@ -1,0 +1,170 @@
+"""A chat model over a chain of models: when one stays unavailable, the next answers the turn.
+
+Only "this model cannot answer right now" failures hand the turn on: the provider is down or
+overloaded (5xx, 408, 524, 529, 503 "no provider meets routing requirements"), rate limited,
+unreachable, answered without a completion, or the model id has no endpoint (unknown,
+retired, no tool support). Everything else is raised at once, because the next model would
+fail the same way or the user has to act: a refused key (401) or missing credits (402) apply
+to every model of the account; a moderation refusal (403) is about the input; a conversation
+too long for the window is the loop's to compact; a rejected request (400/413/422) is a bug
+or a setting to fix, and trying it on other models only spends money.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agent.errors import (
+    BadResponseError,
+    ModelNotFoundError,
+    NoToolEndpointsError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderUnavailableError,
+    RateLimitError,
+)
+from agent.events import EventSink, FallingBack
+from agent.messages import Message, ModelResponse, RequestSettings, ToolSpec
+from agent.providers.advice import with_advice
+from agent.providers.base import ChatModel, DeltaCallback, route_of
+
+__all__ = ["HANDED_ON", "FallbackChatModel", "answered_route"]
+
+HANDED_ON: tuple[type[ProviderError], ...] = (
+    ProviderUnavailableError,
+    RateLimitError,
+    ProviderConnectionError,
+    BadResponseError,
+    ModelNotFoundError,
+    NoToolEndpointsError,
+)
+"""Failures after which the next model of the chain gets the turn."""
+
+
+class FallbackChatModel:
+    """A :class:`~agent.providers.base.ChatModel` that tries ``models`` in order for each request.
+
+    Each member should already retry on its own (see
+    :class:`~agent.providers.retrying.RetryingChatModel`); a member that still fails with one of
+    :data:`HANDED_ON` passes the turn to the next, announced by a
+    :class:`~agent.events.FallingBack` event. The final error (a failure not handed on, or the
+    last member's) is raised with advice appended (see :func:`~agent.providers.advice.with_advice`).
+
+    With ``sticky`` (the default), a later request of the same run starts at the member that
+    answered last, so a model found down is not waited on again every turn; :meth:`reset` goes
+    back to the first member for a new run.
+
+    :attr:`models_tried` and :attr:`answered_by` tell a run's result who was asked and who answered.
+
+    Args:
+        models: the chain, primary first; at least one.
+        on_event: receives :class:`~agent.events.FallingBack` events.
+        sticky: start later requests at the member that answered last.
+    """
+
+    def __init__(
+        self, models: Sequence[ChatModel], *, on_event: EventSink | None = None, sticky: bool = True
+    ) -> None:
+        if not models:
+            raise ValueError("FallbackChatModel needs at least one model")
+        self.models = tuple(models)
+        self.sticky = sticky
+        self._on_event = on_event
+        self._start = 0
+        self._tried: list[str] = []
+        self._answered_by: str | None = None
+
+    def __repr__(self) -> str:
+        return f"FallbackChatModel({list(self.models)!r}, sticky={self.sticky})"
+
+    @property
+    def model_name(self) -> str:
+        """The primary model id (the first model of the chain)."""
+        return self.models[0].model_name
+
+    @property
+    def models_tried(self) -> list[str]:
+        """Every model a request went to since creation or :meth:`reset`, in first-tried order, once each.
+
+        A model reached through OpenRouter's ``models`` array counts when the response shows
+        the request got that far (the models before the one that answered, and that one); a
+        group that failed counts all of its models.
+        """
+        return list(self._tried)
+
+    @property
+    def answered_by(self) -> str | None:
+        """The model that answered the last successful request (the response's ``model``)."""
+        return self._answered_by
+
+    def reset(self) -> None:
+        """Start afresh for a new run: the primary first, no models tried."""
+        self._start = 0
+        self._tried = []
+        self._answered_by = None
+
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        settings: RequestSettings,
+        on_delta: DeltaCallback | None = None,
+    ) -> ModelResponse:
+        """Ask each member in turn until one answers.
+
+        Raises:
+            agent.errors.ProviderError: a failure that is not handed on, or the last member's
+                failure; its message ends with advice.
+        """
+        last = len(self.models) - 1
+        for index in range(self._start, len(self.models)):
+            member = self.models[index]
+            route = route_of(member)
+            try:
+                response = await member.complete(messages, tools, settings, on_delta)
+            except ProviderError as exc:
+                self._note(route)
+                if index == last or not isinstance(exc, HANDED_ON):
+                    chain = [m for earlier in self.models[: index + 1] for m in route_of(earlier)]
+                    advised = with_advice(exc, tried=chain)
+                    if advised is exc:
+                        raise
+                    raise advised from exc
+                if self._on_event is not None:
+                    self._on_event(
+                        FallingBack(
+                            from_model=", ".join(route),
+                            to_model=self.models[index + 1].model_name,
+                            error=str(exc),
+                        )
+                    )
+                continue
+            self._note(answered_route(route, response.model))
+            self._answered_by = response.model or member.model_name
+            if self.sticky:
+                self._start = index
+            return response
+        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def _note(self, models: Sequence[str]) -> None:
+        self._tried.extend(m for m in models if m not in self._tried)
+
+
+def answered_route(route: Sequence[str], answered: str | None) -> list[str]:
+    """The models of ``route`` a successful request went through: up to the one that ``answered``.
+
+    OpenRouter may name the answering model more precisely than it was requested (a dated
+    version, no ``:variant`` suffix), so a route entry also matches when the answer starts with
+    its id without the suffix. An answer that matches no entry is credited to the first.
+    """
+    if not route:
+        return [answered] if answered else []
+    if answered is None:
+        return [route[0]]
+    for position, model in enumerate(route):
+        if answered == model:
+            return list(route[: position + 1])
+    for position, model in enumerate(route):
+        if answered.startswith(model.split(":", 1)[0]):
+            return list(route[: position + 1])
+    return [route[0]]
