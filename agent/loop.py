@@ -36,7 +36,7 @@ from agent.messages import (
     UserMessage,
 )
 from agent.naming import ToolNameMap, ToolRef
-from agent.providers.base import ChatModel, DeltaCallback, DeltaKind
+from agent.providers.base import ChatModel, DeltaCallback, DeltaKind, ModelChain
 from agent.result import ErrorInfo, RunResult, ToolCallRecord
 from agent.tool_schema import ArgumentValidator, model_parameters
 from agent.tools import ToolInfo, ToolOutcome, Toolset
@@ -141,6 +141,13 @@ class _Run:
             options.context_window, options.reserve_tokens, options.max_tool_output_chars
         )
         self.result = RunResult(model=model.model_name, models_tried=[model.model_name])
+
+    def finish(self, started: float) -> None:
+        """Fill in what is known only at the end, and report it."""
+        if isinstance(self.model, ModelChain) and self.model.models_tried:
+            self.result.models_tried = list(self.model.models_tried)
+        self.result.duration_ms = (time.perf_counter() - started) * 1000
+        self.emit(RunFinished(result=self.result))
 
     def emit(self, event: Event) -> None:
         if self.on_event is not None:
@@ -303,6 +310,8 @@ async def run_agent(
     exit codes). ``history``, when given, is extended in place with every message of the run.
     """
     options = options or RunOptions()
+    if isinstance(model, ModelChain):
+        model.reset()
     run = _Run(model, toolset, options, on_event)
     messages: list[Message] = history if history is not None else []
     if not messages and options.system:
@@ -323,9 +332,7 @@ async def run_agent(
         # Cancelled from outside (Ctrl-C): report what was done so far, then let it propagate.
         run.result.stop_reason = "error"
         run.result.error = ErrorInfo(type="Interrupted", message="interrupted by the user")
-        run.result.duration_ms = (time.perf_counter() - started) * 1000
-        run.emit(RunFinished(result=run.result))
+        run.finish(started)
         raise
-    run.result.duration_ms = (time.perf_counter() - started) * 1000
-    run.emit(RunFinished(result=run.result))
+    run.finish(started)
     return run.result

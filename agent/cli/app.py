@@ -67,6 +67,14 @@ StreamOpt = Annotated[bool, typer.Option("--stream/--no-stream", help="Stream th
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON result object on stdout.")]
 SystemOpt = Annotated[str | None, typer.Option("--system", help="System prompt.")]
 ToolChoiceOpt = Annotated[str | None, typer.Option("--tool-choice", help="auto, required or none.")]
+FallbackOpt = Annotated[
+    list[str] | None,
+    typer.Option("--fallback", help="A model to hand the turn to when the model is unavailable. Repeatable."),
+]
+RetriesOpt = Annotated[
+    int | None,
+    typer.Option("--retries", min=0, help="Retries per model (default: the provider's max_retries)."),
+]
 MaxToolOutputOpt = Annotated[
     int | None,
     typer.Option("--max-tool-output", min=1, help="Cut a tool result to CHARS characters (default 100000)."),
@@ -96,6 +104,8 @@ def run(
     tool_choice: ToolChoiceOpt = None,
     strict_servers: StrictServersOpt = False,
     max_tool_output: MaxToolOutputOpt = None,
+    fallback: FallbackOpt = None,
+    retries: RetriesOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Run an agent on PROMPT with tools from MCP servers until the model answers."""
@@ -118,6 +128,8 @@ def run(
             tool_choice=tool_choice,
             strict_servers=strict_servers,
             max_tool_output=max_tool_output,
+            fallbacks=fallback or [],
+            retries=retries,
             verbose=verbose,
         )
     )
@@ -134,6 +146,8 @@ def query(
     mcp_config: McpConfigOpt = None,
     stream: StreamOpt = True,
     json_output: JsonOpt = False,
+    fallback: FallbackOpt = None,
+    retries: RetriesOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Ask one question (as in mcp-cli); tools come from the servers given, if any."""
@@ -149,6 +163,8 @@ def query(
             mcp_config=mcp_config,
             stream=stream,
             json_output=json_output,
+            fallbacks=fallback or [],
+            retries=retries,
             verbose=verbose,
         )
     )

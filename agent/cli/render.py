@@ -8,9 +8,11 @@ from typing import Any, TextIO
 from agent.errors import AgentError, ProviderError, ServerStartError
 from agent.events import (
     Event,
+    FallingBack,
     ModelResponded,
     Notice,
     ReasoningDelta,
+    Retrying,
     RunFinished,
     RunStarted,
     ServerFailed,
@@ -106,6 +108,14 @@ class HumanRenderer:
                 outcome = f"ok, {len(call.output)} chars"
                 mark = "✓"
             self._line(f"  {mark} {name} {args} ({call.duration_ms:.0f} ms) {outcome}")
+        elif isinstance(event, Retrying):
+            discarded = "; the partial answer above is discarded" if event.discarded_partial else ""
+            self._line(
+                f"warning: {event.model}: {event.error} — retrying in {event.delay:.1f} s "
+                f"(attempt {event.attempt + 1}){discarded}"
+            )
+        elif isinstance(event, FallingBack):
+            self._line(f"warning: {event.from_model} is unavailable ({event.error}); trying {event.to_model}")
         elif isinstance(event, Notice):
             self._line(f"{event.level}: {event.message}")
         elif isinstance(event, RunFinished):

@@ -44,6 +44,8 @@ class RunArgs:
     verbose: bool = False
     strict_servers: bool = False
     max_tool_output: int | None = None
+    fallbacks: list[str] = field(default_factory=list)
+    retries: int | None = None
 
 
 def _read_prompt(prompt: str) -> str:
@@ -91,7 +93,8 @@ class _Runner:
         from agent.config.providers import load_provider
         from agent.loop import RunOptions, run_agent
         from agent.mcp.manager import McpManager
-        from agent.providers.openai_compat import OpenAICompatibleModel, create_http_client
+        from agent.providers.factory import build_chat_model
+        from agent.providers.openai_compat import create_http_client
 
         args = self.args
         cwd = Path.cwd()
@@ -120,13 +123,16 @@ class _Runner:
         if args.max_tool_output is not None:
             options = dataclasses.replace(options, max_tool_output_chars=args.max_tool_output)
         async with create_http_client(provider.config.timeout_seconds) as http:
-            model = OpenAICompatibleModel(
-                http,
-                model=model_name,
+            model = build_chat_model(
+                client=http,
+                provider_name=provider.provider_name,
                 base_url=provider.config.api_endpoint,
                 api_key=api_key,
-                provider_name=provider.provider_name,
+                model=model_name,
+                fallbacks=[*args.fallbacks, *provider.config.fallback_models],
+                max_retries=provider.config.max_retries if args.retries is None else args.retries,
                 extra_headers=provider.config.headers,
+                on_event=self.on_event,
             )
             async with McpManager(servers, on_event=self.on_event) as manager:
                 if args.strict_servers and manager.failed:

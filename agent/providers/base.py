@@ -52,3 +52,17 @@ def route_of(model: ChatModel) -> tuple[str, ...]:
     if isinstance(model, RoutedChatModel):
         return tuple(model.route_models) or (model.model_name,)
     return (model.model_name,)
+
+
+@runtime_checkable
+class ModelChain(ChatModel, Protocol):
+    """A chat model that may hand a request to other models (a fallback chain)."""
+
+    @property
+    def models_tried(self) -> list[str]:
+        """Every model asked since the last :meth:`reset`, in order, once each."""
+        ...
+
+    def reset(self) -> None:
+        """Start a new run: primary first, nothing tried."""
+        ...

@@ -162,7 +162,9 @@ def test_an_error_chunk_mid_stream_fails_the_run_with_exit_1(workdir: Path, tmp_
             reply("partial "), code=502, message="Upstream went away", error_type="provider_unavailable"
         )
     ) as server:
-        done = run_agent_cli("run", "hi", "--json", env=agent_env(server.base_url, tmp_path), cwd=workdir)
+        done = run_agent_cli(
+            "run", "hi", "--json", "--retries", "0", env=agent_env(server.base_url, tmp_path), cwd=workdir
+        )
     assert done.code == 1
     result = done.json()
     assert result["stop_reason"] == "error"
@@ -339,7 +341,9 @@ def test_strict_servers_makes_a_failed_start_fatal_with_exit_1(workdir: Path, tm
     assert server.requests == []
 
 
-def test_max_tool_output_cuts_a_huge_result_with_a_notice_the_model_sees(workdir: Path, tmp_path: Path) -> None:
+def test_max_tool_output_cuts_a_huge_result_with_a_notice_the_model_sees(
+    workdir: Path, tmp_path: Path
+) -> None:
     with ScriptedOpenRouter(
         reply(None, call("big", {"size": 50_000})),
         lambda request: reply(last_tool_result(request)[-300:]),

@@ -1,0 +1,338 @@
+"""The model catalog (``GET {base_url}/models``): fetched, cached on disk, searched.
+
+The catalog is advisory: entries are parsed leniently (unknown fields ignored, a bad field
+becomes unknown, an entry without an id is skipped), a fresh cache answers without a request,
+and when a refresh fails a stale cache is returned marked ``stale`` with the reason, so the CLI
+can warn and go on. Caches are keyed by a hash of the endpoint URL, never by the API key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import anyio
+import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
+
+from agent.cache import endpoint_key, write_atomically
+from agent.errors import (
+    AuthenticationError,
+    BadRequestError,
+    BadResponseError,
+    ProviderError,
+    ProviderUnavailableError,
+    RateLimitError,
+)
+from agent.providers.http_errors import connection_error, one_line, redact
+
+__all__ = [
+    "DEFAULT_TTL",
+    "Catalog",
+    "CatalogEntry",
+    "CatalogPricing",
+    "SortKey",
+    "TopProvider",
+    "load_catalog",
+    "select",
+]
+
+DEFAULT_TTL = timedelta(hours=24)
+_CACHE_FORMAT = 1
+_VARIANTS = frozenset({"nitro", "floor", "exacto", "thinking", "online", "extended"})
+"""``:suffix`` variants served by the base model's entry (``:free`` has entries of its own)."""
+
+
+def _or_none(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Lenient field: a value that does not fit becomes ``None`` (unknown) instead of an error."""
+    try:
+        return handler(value)
+    except ValidationError:
+        return None
+
+
+def _price_or_none(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """A price string as ``Decimal``; negative (OpenRouter's "-1" = variable) or bad -> unknown."""
+    price = _or_none(value, handler)
+    return None if price is None or price < 0 else price
+
+
+def _strings_or_none(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    if not isinstance(value, list):
+        return None
+    return handler([item for item in value if isinstance(item, str)])
+
+
+_Int = Annotated[int | None, WrapValidator(_or_none)]
+_Str = Annotated[str | None, WrapValidator(_or_none)]
+_Price = Annotated[Decimal | None, WrapValidator(_price_or_none)]
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class CatalogPricing(_Lenient):
+    """USD prices as exact decimals: per prompt token, per completion token, per request."""
+
+    prompt: _Price = None
+    completion: _Price = None
+    request: _Price = None
+
+
+class TopProvider(_Lenient):
+    """Limits of the provider OpenRouter routes to first."""
+
+    context_length: _Int = None
+    max_completion_tokens: _Int = None
+
+
+class CatalogEntry(_Lenient):
+    """One model of the catalog, with the fields the runtime uses (others are ignored)."""
+
+    id: str
+    name: _Str = None
+    description: _Str = None
+    created: _Int = None
+    context_length: _Int = None
+    pricing: Annotated[CatalogPricing | None, WrapValidator(_or_none)] = None
+    top_provider: Annotated[TopProvider | None, WrapValidator(_or_none)] = None
+    supported_parameters: Annotated[list[str] | None, WrapValidator(_strings_or_none)] = None
+
+    @property
+    def supports_tools(self) -> bool:
+        """Whether ``tools`` is among the supported parameters (some endpoint takes tool schemas)."""
+        return "tools" in (self.supported_parameters or ())
+
+    @property
+    def is_free(self) -> bool:
+        """A ``:free`` variant, or prompt, completion and request prices all zero."""
+        if self.id.endswith(":free"):
+            return True
+        p = self.pricing
+        return p is not None and p.prompt == 0 and p.completion == 0 and not p.request
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """The catalog of one endpoint.
+
+    Attributes:
+        entries: the models by id.
+        fetched_at: when the data was fetched from the endpoint (UTC).
+        stale: a refresh was due (or asked for) but failed, so the data is the cached copy;
+            ``stale_reason`` says why.
+        stale_reason: one line saying why the refresh failed (``None`` when not stale).
+        from_cache: the data came from the disk cache rather than a request just made.
+        skipped: how many entries could not be read (no usable ``id``).
+    """
+
+    entries: Mapping[str, CatalogEntry]
+    fetched_at: datetime
+    stale: bool = False
+    stale_reason: str | None = None
+    from_cache: bool = False
+    skipped: int = 0
+
+    def get(self, model_id: str) -> CatalogEntry | None:
+        """The entry with exactly this id."""
+        return self.entries.get(model_id)
+
+    def lookup(self, model_id: str) -> CatalogEntry | None:
+        """The entry for ``model_id``; routing variants (``:nitro``, ``:thinking``...) use the base entry.
+
+        ``:free`` is not folded: free variants have their own endpoints, prices and parameters.
+        """
+        entry = self.entries.get(model_id)
+        if entry is None and ":" in model_id:
+            base, _, variant = model_id.rpartition(":")
+            if variant in _VARIANTS:
+                entry = self.entries.get(base)
+        return entry
+
+
+async def load_catalog(
+    client: httpx.AsyncClient,
+    base_url: str,
+    *,
+    api_key: str | None = None,
+    cache_dir: Path | None = None,
+    ttl: timedelta = DEFAULT_TTL,
+    refresh: bool = False,
+    clock: Callable[[], datetime] | None = None,
+) -> Catalog:
+    """The catalog of ``base_url``: from a fresh cache, else fetched (and cached).
+
+    Args:
+        client: the HTTP client to send ``GET {base_url}/models`` with.
+        base_url: the API root, e.g. ``https://openrouter.ai/api/v1``.
+        api_key: sent as a bearer token if given (OpenRouter does not need one).
+        cache_dir: the user cache directory (:func:`agent.cache.user_cache_dir`); ``None``: no cache.
+        ttl: how long a cached catalog is fresh.
+        refresh: fetch even when the cache is fresh.
+        clock: the current time (UTC), for tests.
+
+    Raises:
+        agent.errors.ProviderError: the fetch failed and there is no cache to fall back on.
+    """
+    now = (clock or _utc_now)()
+    path = cache_dir / "catalog" / f"{endpoint_key(base_url)}.json" if cache_dir else None
+    cached = await anyio.to_thread.run_sync(_read_cache, path) if path else None
+    if cached is not None and not refresh and timedelta(0) <= now - cached[0] < ttl:
+        return _build(cached[1], cached[0], from_cache=True)
+    try:
+        raw = await _fetch(client, base_url, api_key)
+    except ProviderError as exc:
+        if cached is None:
+            raise
+        return _build(cached[1], cached[0], from_cache=True, stale_reason=str(exc))
+    if path is not None:
+        await anyio.to_thread.run_sync(_write_cache, path, now, raw)
+    return _build(raw, now)
+
+
+SortKey = Literal["id", "newest", "price", "context"]
+
+
+def select(
+    entries: Iterable[CatalogEntry],
+    *,
+    tools: bool = False,
+    free: bool = False,
+    search: str | None = None,
+    sort: SortKey = "id",
+) -> list[CatalogEntry]:
+    """Filter and sort entries for ``agent models``.
+
+    Args:
+        entries: the entries to choose from (e.g. ``catalog.entries.values()``).
+        tools: keep only models that take tool schemas.
+        free: keep only free models.
+        search: every whitespace-separated word must occur in the id or name (case-insensitive).
+        sort: ``id`` (default: alphabetical, which groups models by vendor), ``newest`` first,
+            ``price`` (cheapest prompt + completion first, unknown last), ``context`` (largest first).
+    """
+    words = (search or "").casefold().split()
+    chosen = [
+        entry
+        for entry in entries
+        if (not tools or entry.supports_tools)
+        and (not free or entry.is_free)
+        and all(word in f"{entry.id} {entry.name or ''}".casefold() for word in words)
+    ]
+    chosen.sort(key=lambda e: e.id.casefold())
+    if sort == "newest":
+        chosen.sort(key=lambda e: -(e.created or 0))
+    elif sort == "price":
+        chosen.sort(key=_price_key)
+    elif sort == "context":
+        chosen.sort(key=lambda e: -(e.context_length or 0))
+    return chosen
+
+
+def _price_key(entry: CatalogEntry) -> tuple[bool, Decimal]:
+    p = entry.pricing
+    if p is None or p.prompt is None or p.completion is None:
+        return (True, Decimal(0))
+    return (False, p.prompt + p.completion)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _fetch(client: httpx.AsyncClient, base_url: str, api_key: str | None) -> list[Any]:
+    """``GET /models`` and its list of raw entries; every failure is a ProviderError."""
+    url = base_url.strip().rstrip("/") + "/models"
+    headers = {"Accept": "application/json"}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    try:
+        response = await client.get(url, headers=headers)
+    except httpx.HTTPError as exc:
+        raise connection_error(exc, url=url, model=None, secret=api_key) from exc
+    if response.status_code >= 400:
+        raise _http_error(response, url, api_key)
+    try:
+        body = response.json()
+    except ValueError:
+        raise BadResponseError(f"the model catalog at {url} is not JSON") from None
+    data = body.get("data") if isinstance(body, dict) else body
+    if not isinstance(data, list):
+        raise BadResponseError(f"the model catalog at {url} has no 'data' list")
+    return data
+
+
+def _http_error(response: httpx.Response, url: str, secret: str | None) -> ProviderError:
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    detail = error.get("message") if isinstance(error, dict) else error
+    if not isinstance(detail, str) or not detail.strip():
+        detail = httpx.codes.get_reason_phrase(status) or "no message"
+    cls: type[ProviderError] = BadRequestError
+    if status == 401:
+        cls = AuthenticationError
+    elif status == 429:
+        cls = RateLimitError
+    elif status >= 500 or status == 408:
+        cls = ProviderUnavailableError
+    detail = one_line(redact(detail, secret))
+    return cls(f"the model catalog at {url} could not be fetched ({status}): {detail}", status=status)
+
+
+def _build(
+    raw: list[Any], fetched_at: datetime, *, from_cache: bool = False, stale_reason: str | None = None
+) -> Catalog:
+    entries: dict[str, CatalogEntry] = {}
+    skipped = 0
+    for item in raw:
+        try:
+            entry = CatalogEntry.model_validate(item)
+        except ValidationError:
+            skipped += 1
+            continue
+        if not entry.id.strip():
+            skipped += 1
+            continue
+        entries[entry.id] = entry
+    return Catalog(
+        entries=entries,
+        fetched_at=fetched_at,
+        stale=stale_reason is not None,
+        stale_reason=stale_reason,
+        from_cache=from_cache,
+        skipped=skipped,
+    )
+
+
+def _read_cache(path: Path) -> tuple[datetime, list[Any]] | None:
+    """The cached fetch time and raw entries; a missing or unreadable cache is simply absent."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(document, dict) or document.get("format") != _CACHE_FORMAT:
+            return None
+        fetched_at = datetime.fromisoformat(document["fetched_at"])
+        data = document["data"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(data, list) or fetched_at.tzinfo is None:
+        return None
+    return fetched_at, data
+
+
+def _write_cache(path: Path, fetched_at: datetime, raw: list[Any]) -> None:
+    """Write atomically (temp file + rename); a cache that cannot be written is skipped."""
+    document = {"format": _CACHE_FORMAT, "fetched_at": fetched_at.isoformat(), "data": raw}
+    try:
+        write_atomically(path, json.dumps(document, ensure_ascii=False))
+    except OSError:
+        return

@@ -1,0 +1,314 @@
+"""Tool calling for models without native support: the Hermes/Qwen ``<tool_call>`` text convention.
+
+The system prompt lists the tools as JSON inside ``<tools>…</tools>`` and asks for
+``<tool_call>{"name": …, "arguments": {…}}</tool_call>`` blocks; results go back in a user
+message as ``<tool_response>…</tool_response>`` blocks. :func:`parse` is tolerant (text around
+blocks, several blocks, fenced JSON, a missing closing tag, ``arguments`` as a JSON string,
+``parameters`` for ``arguments``) and turns what it cannot use into problem lines for the model.
+JSON we write escapes ``</`` (as ``<`` backslash ``/``) so no tool text can close a tag early.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import string
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.messages import AssistantMessage, Message, ToolCall, ToolMessage, ToolSpec, UserMessage
+
+__all__ = [
+    "EXPECTED_FORMAT",
+    "ParsedReply",
+    "ToolResult",
+    "format_call",
+    "format_results",
+    "new_call_id",
+    "parse",
+    "system_prompt",
+    "to_text_history",
+]
+
+OPEN, CLOSE = "<tool_call>", "</tool_call>"
+EXPECTED_FORMAT = (
+    'Write each call as <tool_call>{"name": "<tool name>", "arguments": {<arguments>}}</tool_call> '
+    "where the arguments are one JSON object (double quotes, no trailing commas)."
+)
+_ID_ALPHABET = string.ascii_letters + string.digits
+_SPACE = re.compile(r"\s*")
+_FENCE_OPEN = re.compile(r"```[A-Za-z0-9_-]*[ \t]*")
+_EMPTY_FENCE = re.compile(r"```[A-Za-z0-9_-]*[ \t]*\n\s*```")
+"""A fence left empty once the blocks it wrapped were taken out."""
+_DECODER = json.JSONDecoder()
+
+
+class ParsedReply(BaseModel):
+    """A text-protocol reply: the prose outside the blocks, the calls, and what could not be used."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text_outside: str
+    calls: list[ToolCall] = Field(default_factory=list)
+    problems: list[str] = Field(default_factory=list)
+
+
+class ToolResult(NamedTuple):
+    """One result to send back: the call it answers, the tool, the text, and whether it failed."""
+
+    call_id: str
+    name: str
+    content: str
+    is_error: bool = False
+
+
+def new_call_id() -> str:
+    """A fresh call id: 9 letters and digits, accepted by every provider's id rules (Mistral's too)."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(9))
+
+
+def system_prompt(tools: Sequence[ToolSpec], base_system: str | None, *, require_call: bool = False) -> str:
+    """The system prompt that teaches the tool-call format, after ``base_system`` if given.
+
+    Args:
+        tools: the tools the model may call.
+        base_system: the run's own system prompt.
+        require_call: ask for at least one call in the next reply (``tool_choice="required"``).
+    """
+    schemas = (
+        {
+            "type": "function",
+            "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+        }
+        for t in tools
+    )
+    lines = "\n".join(map(_dumps, schemas))
+    parts = [base_system.strip()] if base_system and base_system.strip() else []
+    parts.append(
+        "# Tools\n\n"
+        "You may call one or more tools to help with the user's request. "
+        "The tools are described by these JSON schemas:\n"
+        f"<tools>\n{lines}\n</tools>\n\n"
+        "To call a tool, write a <tool_call> block holding one JSON object with the tool's name and "
+        "its arguments:\n"
+        '<tool_call>\n{"name": "<tool name>", "arguments": {<arguments as a JSON object>}}\n</tool_call>\n\n'
+        "Write one block per call; several blocks in one reply are allowed. Use JSON with double "
+        "quotes. After your calls, stop: the results come back in <tool_response> blocks in the next "
+        "message. When you need no tool, answer normally, without any <tool_call> block."
+    )
+    if require_call:
+        parts.append("In your next reply you must call at least one tool.")
+    return "\n\n".join(parts)
+
+
+def parse(text: str, *, make_id: Callable[[], str] = new_call_id) -> ParsedReply:
+    """Split a reply into prose and tool calls; runs in time linear in ``len(text)``.
+
+    Args:
+        text: the model's reply.
+        make_id: makes the id of each call found (the model does not write ids).
+    """
+    outside: list[str] = []
+    calls: list[ToolCall] = []
+    problems: list[str] = []
+    opens, closes = _Finder(text, OPEN), _Finder(text, CLOSE)
+    pos = number = 0
+    while (start := opens.find(pos)) >= 0:
+        outside.append(text[pos:start])
+        number += 1
+        pos, value, problem = _read_block(text, start + len(OPEN), opens, closes)
+        if problem is None:
+            call, problem = _to_call(value, make_id)
+            if call is not None:
+                calls.append(call)
+        if problem is not None:
+            problems.append(f"Tool call {number} was not run: {problem}. {EXPECTED_FORMAT}")
+    outside.append(text[pos:])
+    prose = _EMPTY_FENCE.sub("", "".join(outside)) if number else "".join(outside)
+    return ParsedReply(text_outside=prose.strip(), calls=calls, problems=problems)
+
+
+def format_call(call: ToolCall) -> str:
+    """One call as the model would have written it (arguments kept as sent if they are not JSON)."""
+    try:
+        arguments: Any = json.loads(call.arguments) if call.arguments.strip() else {}
+    except ValueError:
+        arguments = call.arguments
+    return f"{OPEN}\n{_dumps({'name': call.name, 'arguments': arguments})}\n{CLOSE}"
+
+
+def format_results(
+    results: Sequence[ToolResult | tuple[str, str, str, bool]], problems: Sequence[str] = ()
+) -> str:
+    """The user message carrying tool results: one ``<tool_response>`` each, then any problems.
+
+    Each block holds ``{"id", "name", "is_error", "content"}`` as JSON.
+    """
+    blocks = [
+        "<tool_response>\n"
+        + _dumps({"id": call_id, "name": name, "is_error": is_error, "content": content})
+        + "\n</tool_response>"
+        for call_id, name, content, is_error in results
+    ]
+    return "\n".join([*blocks, *problems])
+
+
+def to_text_history(messages: Sequence[Message]) -> list[Message]:
+    """A native history in text-protocol form, so a run can switch protocol mid-way.
+
+    Assistant tool calls become ``<tool_call>`` blocks after the assistant's text (their
+    ``reasoning_details`` are dropped: providers tie them to native calls); each run of tool
+    messages becomes one user message of ``<tool_response>`` blocks. System and user messages
+    are kept; the caller replaces the system prompt with :func:`system_prompt`.
+    """
+    out: list[Message] = []
+    pending: list[ToolResult] = []
+    for message in messages:
+        if isinstance(message, ToolMessage):
+            pending.append(ToolResult(message.tool_call_id, message.name, message.content, message.is_error))
+            continue
+        if pending:
+            out.append(UserMessage(content=format_results(pending)))
+            pending = []
+        if isinstance(message, AssistantMessage) and message.tool_calls:
+            text = "\n".join([message.content or "", *map(format_call, message.tool_calls)]).strip()
+            out.append(AssistantMessage(content=text, reasoning=message.reasoning))
+        else:
+            out.append(message)
+    if pending:
+        out.append(UserMessage(content=format_results(pending)))
+    return out
+
+
+class _Finder:
+    """``str.find`` that remembers its last hit, so searching from rising positions stays linear."""
+
+    def __init__(self, text: str, needle: str) -> None:
+        self.text, self.needle = text, needle
+        self.start, self.hit = len(text) + 1, -1  # nothing searched yet
+
+    def find(self, pos: int) -> int:
+        if not (self.start <= pos and (self.hit < 0 or pos <= self.hit)):
+            self.start, self.hit = pos, self.text.find(self.needle, pos)
+        return self.hit
+
+
+def _read_block(text: str, body: int, opens: _Finder, closes: _Finder) -> tuple[int, Any, str | None]:
+    """Read the block whose content starts at ``body``: where it ends, its JSON value, or a problem."""
+
+    def block_end(at: int) -> int:
+        """Past this block's closing tag, or at the next opening tag / the end when it has none."""
+        close, reopen = closes.find(at), opens.find(at)
+        if close >= 0 and (reopen < 0 or close < reopen):
+            return close + len(CLOSE)
+        return reopen if reopen >= 0 else len(text)
+
+    at = _skip_space(text, body)
+    fence = _FENCE_OPEN.match(text, at)
+    if fence:
+        at = _skip_space(text, fence.end())
+    if at >= len(text) or text.startswith(CLOSE, at):
+        return block_end(at), None, "the block is empty"
+    if text[at] != "{":
+        end = block_end(at)
+        return end, None, f"expected a JSON object after {OPEN}, got {_snippet(text, at, end)}"
+    try:
+        value, end = _decode(text, at, closes)
+    except _Malformed as exc:
+        return block_end(at), None, str(exc)
+    after = _skip_space(text, end)
+    if fence and text.startswith("```", after):
+        after = _skip_space(text, after + 3)
+    if text.startswith(CLOSE, after):
+        return after + len(CLOSE), value, None
+    close, reopen = closes.find(after), opens.find(after)
+    if close < 0 or (0 <= reopen < close):
+        return after, value, None  # no closing tag: the call ends with its JSON
+    return close + len(CLOSE), None, f"unexpected text after the JSON object: {_snippet(text, after, close)}"
+
+
+def _to_call(value: Any, make_id: Callable[[], str]) -> tuple[ToolCall | None, str | None]:
+    if not isinstance(value, dict):
+        return None, f'expected a JSON object with "name" and "arguments", got {_kind(value)}'
+    name = value.get("name")
+    if not isinstance(name, str) or not name.strip():
+        return None, 'the "name" of the tool is missing'
+    key = "arguments" if "arguments" in value else "parameters"
+    arguments = value.get(key)
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments) if arguments.strip() else {}
+        except ValueError:
+            return None, f'"{key}" of {name} is a string that is not valid JSON'
+    if arguments is None:
+        arguments = {}
+    if not isinstance(arguments, dict):
+        return None, f'"{key}" of {name} must be a JSON object, got {_kind(arguments)}'
+    call = ToolCall(id=make_id(), name=name.strip(), arguments=json.dumps(arguments, ensure_ascii=False))
+    return call, None
+
+
+class _Malformed(Exception):
+    """The JSON of a block cannot be decoded; the message says why, for the model."""
+
+
+def _decode(text: str, at: int, closes: _Finder) -> tuple[Any, int]:
+    """Decode the JSON value at ``at``: its value and where it ends.
+
+    The decoder only ever sees a window ending at a closing tag (or at the end of the text):
+    decoding errors cost time proportional to the text before them, so decoding in place would
+    make many bad blocks quadratic. JSON that runs past the window's closing tag must be inside a
+    string (``<`` is not valid JSON elsewhere), so an unterminated string widens the window to a
+    later closing tag, at least doubling it.
+    """
+    size = 0
+    while True:
+        close = closes.find(at + size)
+        end = close if close >= 0 else len(text)
+        window = text[at:end]
+        try:
+            value, length = _DECODER.raw_decode(window)
+        except RecursionError:
+            raise _Malformed("the JSON is nested too deeply") from None
+        except json.JSONDecodeError as exc:
+            if exc.msg.startswith("Unterminated string") and end < len(text):
+                size = max(2 * len(window), len(window) + len(CLOSE))
+                continue
+            raise _Malformed(_json_problem(window, exc)) from None
+        return value, at + length
+
+
+def _json_problem(window: str, exc: json.JSONDecodeError) -> str:
+    where = f"(character {exc.pos + 1} of the JSON)"
+    if window.startswith("'", exc.pos):
+        return f"the JSON uses single quotes {where}: JSON strings and names need double quotes"
+    if window[: exc.pos].rstrip().endswith(",") and window.startswith(
+        ("}", "]"), _skip_space(window, exc.pos)
+    ):
+        return f"the JSON has a trailing comma {where}"
+    return f"the JSON is invalid: {exc.msg} {where}"
+
+
+def _skip_space(text: str, pos: int) -> int:
+    match = _SPACE.match(text, pos)
+    return match.end() if match else pos
+
+
+def _snippet(text: str, pos: int, end: int, size: int = 30) -> str:
+    """Up to ``size`` characters of ``text[pos:end]``, quoted, without copying the rest."""
+    piece = text[pos : min(end, pos + size)]
+    return json.dumps(piece + ("…" if end > pos + size else ""), ensure_ascii=False)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), "null" if value is None else "a number"
+    )
+
+
+def _dumps(value: Any) -> str:
+    """Compact JSON with ``</`` escaped (still valid JSON) so the text cannot close our tags."""
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
