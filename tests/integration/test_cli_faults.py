@@ -198,3 +198,14 @@ def test_a_context_length_error_compacts_old_tool_results_and_retries_once(home:
     assert output.startswith("saw 2 results, first is ")
     assert int(output.split()[-2]) < 1000
     server.assert_clean()
+
+
+def test_a_model_down_with_no_fallback_left_suggests_one(home: Path) -> None:
+    down = error(502, "Provider returned error", retry_after=0, metadata={"provider_name": "Fireworks"})
+    with ScriptedOpenRouter(down, down) as server:
+        done = run(server, home, "hi", "--json", "--retries", "1")
+    assert done.code == 1
+    result = done.json()
+    assert result["error"]["type"] == "ProviderUnavailableError"
+    assert "--fallback" in result["error"]["message"]
+    assert len(server.requests) == 2
