@@ -16,6 +16,7 @@ __all__ = [
     "FallingBack",
     "ModelResponded",
     "Notice",
+    "ProtocolSwitched",
     "ReasoningDelta",
     "Retrying",
     "RunFinished",
@@ -114,6 +115,15 @@ class FallingBack(BaseModel):
     error: str
 
 
+class ProtocolSwitched(BaseModel):
+    """The model cannot take native tool calls; the run goes on with the text protocol."""
+
+    type: Literal["protocol_switched"] = "protocol_switched"
+    model: str
+    tool_protocol: Literal["native", "text"]
+    reason: str
+
+
 class ToolCallStarted(BaseModel):
     """A tool call is about to run."""
 
@@ -156,6 +166,7 @@ Event = (
     | ModelResponded
     | Retrying
     | FallingBack
+    | ProtocolSwitched
     | ToolCallStarted
     | ToolCallFinished
     | Notice

@@ -10,13 +10,15 @@ from typing import Any, Literal
 
 import anyio
 
+from agent import text_protocol
 from agent.context import ContextGuard, OutputCap
-from agent.errors import AgentError, ConfigError, ContextLengthError
+from agent.errors import AgentError, ConfigError, ContextLengthError, NoToolEndpointsError
 from agent.events import (
     Event,
     EventSink,
     ModelResponded,
     Notice,
+    ProtocolSwitched,
     ReasoningDelta,
     RunFinished,
     RunStarted,
@@ -26,6 +28,7 @@ from agent.events import (
     TurnStarted,
 )
 from agent.messages import (
+    AssistantMessage,
     Message,
     ModelResponse,
     RequestSettings,
@@ -41,7 +44,9 @@ from agent.result import ErrorInfo, RunResult, ToolCallRecord
 from agent.tool_schema import ArgumentValidator, model_parameters
 from agent.tools import ToolInfo, ToolOutcome, Toolset
 
-__all__ = ["RunOptions", "run_agent"]
+__all__ = ["RunOptions", "ToolProtocol", "run_agent"]
+
+ToolProtocol = Literal["native", "text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +54,10 @@ class RunOptions:
     """Limits and request options of one run.
 
     ``tool_choice="required"`` applies to the first turn only: after the tools have been used,
-    the model must be free to answer. With ``context_window`` known, requests are kept within
+    the model must be free to answer. ``protocol="text"`` describes the tools in the system
+    prompt and parses ``<tool_call>`` blocks from the answer (for models without native tool
+    calling); a native run switches to it when the provider says the model has no tool
+    endpoints. With ``context_window`` known, requests are kept within
     ``context_window - reserve_tokens`` by compacting old tool results; without it only
     ``max_tool_output_chars`` caps each result.
 
@@ -67,6 +75,7 @@ class RunOptions:
     context_window: int | None = None
     reserve_tokens: int = 2000
     max_tool_output_chars: int | None = 100_000
+    protocol: ToolProtocol = "native"
 
     def __post_init__(self) -> None:
         if self.context_window is not None and self.context_window <= 0:
@@ -140,7 +149,10 @@ class _Run:
         self.context = ContextGuard(
             options.context_window, options.reserve_tokens, options.max_tool_output_chars
         )
-        self.result = RunResult(model=model.model_name, models_tried=[model.model_name])
+        self.result = RunResult(
+            model=model.model_name, models_tried=[model.model_name], tool_protocol=options.protocol
+        )
+        self.protocol: ToolProtocol = options.protocol
 
     def finish(self, started: float) -> None:
         """Fill in what is known only at the end, and report it."""
@@ -169,8 +181,11 @@ class _Run:
             self.emit(TurnStarted(turn=turn))
             started = time.perf_counter()
             on_delta = self._on_delta if options.stream and self.on_event is not None else None
-            response = await self.request(history, settings, on_delta)
+            response = await self.request(history, settings, on_delta, first_turn=turn == 1)
             message = response.message
+            problems: list[str] = []
+            if self.protocol == "text":
+                message, problems = _parse_text_reply(message)
             self.result.turns = turn
             self.result.usage = self.result.usage + response.usage
             if response.model:
@@ -189,17 +204,25 @@ class _Run:
             )
             if message.content:
                 self.result.output = message.content
-            if not message.tool_calls:
+            if not message.tool_calls and not problems:
                 if response.finish_reason == "length":
                     self.emit(Notice(message="the answer was cut off at the model's output token limit"))
                 self.result.stop_reason = "completed"
                 return
-            history.extend(await self.run_calls(message.tool_calls))
+            if message.tool_calls:
+                history.extend(await self.run_calls(message.tool_calls))
+            if problems:
+                history.append(UserMessage(content="\n".join(problems)))
         self.result.stop_reason = "max_turns"
         self.emit(Notice(message=f"stopped after {options.max_turns} turns (--max-turns)"))
 
     async def request(
-        self, history: list[Message], settings: RequestSettings, on_delta: DeltaCallback | None
+        self,
+        history: list[Message],
+        settings: RequestSettings,
+        on_delta: DeltaCallback | None,
+        *,
+        first_turn: bool = False,
     ) -> ModelResponse:
         """Send one request that fits the window; a "too long" answer gets one compacted retry."""
         specs = self.table.specs
@@ -207,15 +230,43 @@ class _Run:
         if notice is not None:
             self.emit(Notice(message=notice))
         try:
-            response = await self.model.complete(history, specs, settings, on_delta)
+            response = await self.send(history, settings, on_delta, first_turn)
         except ContextLengthError as exc:
             self.emit(Notice(message=self.context.shrink(history, specs, exc)))
             try:
-                response = await self.model.complete(history, specs, settings, on_delta)
+                response = await self.send(history, settings, on_delta, first_turn)
             except ContextLengthError as again:
                 raise self.context.still_too_long(again) from again
         self.context.observe(response.usage)
         return response
+
+    async def send(
+        self,
+        history: list[Message],
+        settings: RequestSettings,
+        on_delta: DeltaCallback | None,
+        first_turn: bool,
+    ) -> ModelResponse:
+        """One request in the run's tool protocol; "no tool endpoints" switches native to text."""
+        specs = self.table.specs
+        if self.protocol == "native" or not specs:
+            try:
+                return await self.model.complete(history, specs, settings, on_delta)
+            except NoToolEndpointsError as exc:
+                if not specs:
+                    raise
+                self.protocol = self.result.tool_protocol = "text"
+                self.emit(
+                    ProtocolSwitched(
+                        model=exc.model or self.model.model_name, tool_protocol="text", reason=str(exc)
+                    )
+                )
+        required = first_turn and self.options.tool_choice == "required"
+        system = text_protocol.system_prompt(specs, self.options.system, require_call=required)
+        messages: list[Message] = [SystemMessage(content=system)]
+        messages.extend(m for m in text_protocol.to_text_history(history) if not isinstance(m, SystemMessage))
+        plain = settings.model_copy(update={"tool_choice": None})
+        return await self.model.complete(messages, [], plain, on_delta)
 
     async def run_calls(self, calls: Sequence[ToolCall]) -> list[ToolMessage]:
         """Run one turn's calls concurrently (bounded); results come back in call order."""
@@ -294,6 +345,13 @@ class _Run:
         return ToolOutcome(f"Tool '{name}' timed out after {timeout:g} s and was cancelled.", True)
 
 
+def _parse_text_reply(message: AssistantMessage) -> tuple[AssistantMessage, list[str]]:
+    """The calls written as ``<tool_call>`` blocks, as native calls, and what could not be used."""
+    parsed = text_protocol.parse(message.content or "")
+    native = message.model_copy(update={"content": parsed.text_outside or None, "tool_calls": parsed.calls})
+    return native, parsed.problems
+
+
 async def run_agent(
     model: ChatModel,
     toolset: Toolset,
@@ -319,7 +377,7 @@ async def run_agent(
     messages.append(UserMessage(content=prompt))
     started = time.perf_counter()
     run.table.update(toolset.tools())
-    run.emit(RunStarted(model=model.model_name, tools=len(run.table.specs), tool_protocol="native"))
+    run.emit(RunStarted(model=model.model_name, tools=len(run.table.specs), tool_protocol=options.protocol))
     try:
         with anyio.move_on_after(options.timeout) as scope:
             await run.turns(messages)

@@ -464,3 +464,70 @@ async def test_a_cancelled_run_reports_its_partial_result_before_the_cancellatio
     assert finished.result.stop_reason == "error"
     assert finished.result.error is not None and finished.result.error.type == "Interrupted"
     assert (finished.result.turns, finished.result.output) == (1, "on it")
+
+
+async def test_text_protocol_runs_tool_calls_written_as_blocks() -> None:
+    model = ScriptedChatModel(
+        [
+            reply('Let me add.\n<tool_call>{"name": "add", "arguments": {"a": 1, "b": 2}}</tool_call>'),
+            reply("It is 3."),
+        ]
+    )
+    result = await run_agent(model, calc_tools(), "1+2?", RunOptions(protocol="text", system="Be brief."))
+    assert (result.output, result.tool_protocol, result.stop_reason) == ("It is 3.", "text", "completed")
+    assert [(c.tool, c.arguments, c.output) for c in result.tool_calls] == [("add", {"a": 1, "b": 2}, "3")]
+    first, second = model.requests
+    assert first.tools == [] and second.tools == []
+    system = first.messages[0]
+    assert system.role == "system" and system.content.startswith("Be brief.")
+    assert "<tools>" in system.content and '"name": "add"' in system.content
+    assert [m.role for m in second.messages] == ["system", "user", "assistant", "user"]
+    assert second.messages[2].content.startswith("Let me add.\n<tool_call>")
+    assert '"content": "3"' in second.messages[3].content
+    assert second.messages[3].content.startswith("<tool_response>")
+
+
+async def test_text_protocol_reports_malformed_calls_back_to_the_model() -> None:
+    model = ScriptedChatModel(
+        [
+            reply("<tool_call>{'name': 'add'}</tool_call>"),
+            reply('<tool_call>{"name": "add", "arguments": {"a": 2, "b": 2}}</tool_call>'),
+            reply("4"),
+        ]
+    )
+    result = await run_agent(model, calc_tools(), "2+2?", RunOptions(protocol="text"))
+    assert result.output == "4"
+    feedback = model.requests[1].messages[-1]
+    assert feedback.role == "user"
+    assert feedback.content.startswith("Tool call 1 was not run: ")
+    assert [c.output for c in result.tool_calls] == ["4"]
+
+
+async def test_no_tool_endpoints_switches_the_run_to_the_text_protocol_on_the_spot() -> None:
+    from agent.errors import NoToolEndpointsError
+    from agent.events import ProtocolSwitched
+
+    refusal = NoToolEndpointsError(
+        "no endpoint of x/y supports tool use (404): No endpoints found", model="x/y"
+    )
+    model = ScriptedChatModel(
+        [refusal, reply('<tool_call>{"name": "add", "arguments": {"a": 5, "b": 6}}</tool_call>'), reply("11")]
+    )
+    events: list[Event] = []
+    result = await run_agent(model, calc_tools(), "5+6?", on_event=events.append)
+    assert (result.output, result.tool_protocol) == ("11", "text")
+    assert [type(e).__name__ for e in events if isinstance(e, ProtocolSwitched)] == ["ProtocolSwitched"]
+    native, text, _ = model.requests
+    assert native.tools and not text.tools
+    assert "<tools>" in text.messages[0].content
+
+
+async def test_required_tool_choice_in_text_protocol_asks_for_a_call_on_the_first_turn() -> None:
+    model = ScriptedChatModel(
+        [reply('<tool_call>{"name": "add", "arguments": {"a": 1, "b": 1}}</tool_call>'), reply("2")]
+    )
+    await run_agent(model, calc_tools(), "go", RunOptions(protocol="text", tool_choice="required"))
+    first, second = model.requests
+    assert "you must call at least one tool" in first.messages[0].content
+    assert "you must call at least one tool" not in second.messages[0].content
+    assert first.settings.tool_choice is None
