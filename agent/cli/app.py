@@ -67,6 +67,12 @@ StreamOpt = Annotated[bool, typer.Option("--stream/--no-stream", help="Stream th
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON result object on stdout.")]
 SystemOpt = Annotated[str | None, typer.Option("--system", help="System prompt.")]
 ToolChoiceOpt = Annotated[str | None, typer.Option("--tool-choice", help="auto, required or none.")]
+ProtocolOpt = Annotated[
+    str,
+    typer.Option(
+        "--protocol", help="Tool calls: native, text (in the prompt), or auto (native where supported)."
+    ),
+]
 FallbackOpt = Annotated[
     list[str] | None,
     typer.Option("--fallback", help="A model to hand the turn to when the model is unavailable. Repeatable."),
@@ -106,6 +112,7 @@ def run(
     max_tool_output: MaxToolOutputOpt = None,
     fallback: FallbackOpt = None,
     retries: RetriesOpt = None,
+    protocol: ProtocolOpt = "auto",
     verbose: VerboseOpt = False,
 ) -> None:
     """Run an agent on PROMPT with tools from MCP servers until the model answers."""
@@ -130,6 +137,7 @@ def run(
             max_tool_output=max_tool_output,
             fallbacks=fallback or [],
             retries=retries,
+            protocol=protocol,
             verbose=verbose,
         )
     )

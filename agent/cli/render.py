@@ -11,6 +11,7 @@ from agent.events import (
     FallingBack,
     ModelResponded,
     Notice,
+    ProtocolSwitched,
     ReasoningDelta,
     Retrying,
     RunFinished,
@@ -116,6 +117,11 @@ class HumanRenderer:
             )
         elif isinstance(event, FallingBack):
             self._line(f"warning: {event.from_model} is unavailable ({event.error}); trying {event.to_model}")
+        elif isinstance(event, ProtocolSwitched):
+            self._line(
+                f"warning: {event.model} takes no native tool calls here; "
+                f"continuing with the {event.tool_protocol} tool protocol"
+            )
         elif isinstance(event, Notice):
             self._line(f"{event.level}: {event.message}")
         elif isinstance(event, RunFinished):

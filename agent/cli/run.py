@@ -13,15 +13,18 @@ import anyio
 from agent.cli.exit_codes import EXIT_INTERRUPTED, exit_code_for
 from agent.cli.render import HumanRenderer, describe_error
 from agent.errors import AgentError, ConfigError
-from agent.events import Event, RunFinished
+from agent.events import Event, Notice, ProtocolSwitched, RunFinished
 from agent.result import ErrorInfo, RunResult
 
 if TYPE_CHECKING:
     from agent.config.servers import ServerConfig
+    from agent.loop import RunOptions
+    from agent.model_info import ResolvedModel
 
 __all__ = ["RunArgs", "execute"]
 
 _TOOL_CHOICES = ("auto", "required", "none")
+_PROTOCOLS = ("auto", "native", "text")
 
 
 @dataclass
@@ -46,6 +49,7 @@ class RunArgs:
     max_tool_output: int | None = None
     fallbacks: list[str] = field(default_factory=list)
     retries: int | None = None
+    protocol: str = "auto"
 
 
 def _read_prompt(prompt: str) -> str:
@@ -82,17 +86,33 @@ class _Runner:
         answer_stream = sys.stderr if args.json_output else sys.stdout
         self.renderer = HumanRenderer(answer_stream, sys.stderr, verbose=args.verbose)
         self.result = RunResult()
+        self.probe_endpoint: tuple[dict[str, str], str] | None = None
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, RunFinished):
             self.result = event.result
+        elif isinstance(event, ProtocolSwitched) and self.probe_endpoint is not None:
+            self.remember_no_native_tools(event.model)
         self.renderer(event)
+
+    def remember_no_native_tools(self, model: str) -> None:
+        """Record that ``model`` has no tool endpoints, so later runs start on the text protocol."""
+        from agent.cache import user_cache_dir
+        from agent.probe_store import ProbeStore
+
+        assert self.probe_endpoint is not None
+        env, base_url = self.probe_endpoint
+        try:
+            ProbeStore.in_cache_dir(user_cache_dir(env)).record_no_native_tools(base_url, model)
+        except ConfigError as exc:
+            self.renderer(Notice(message=f"could not remember the text protocol for {model}: {exc}"))
 
     async def main(self) -> RunResult:
         from agent.config.env import environment
         from agent.config.providers import load_provider
         from agent.loop import RunOptions, run_agent
         from agent.mcp.manager import McpManager
+        from agent.model_info import resolve_model
         from agent.providers.factory import build_chat_model
         from agent.providers.openai_compat import create_http_client
 
@@ -102,6 +122,10 @@ class _Runner:
             raise ConfigError(
                 f"expected one of {', '.join(_TOOL_CHOICES)}, got {args.tool_choice!r}",
                 source="--tool-choice",
+            )
+        if args.protocol not in _PROTOCOLS:
+            raise ConfigError(
+                f"expected one of {', '.join(_PROTOCOLS)}, got {args.protocol!r}", source="--protocol"
             )
         prompt = _read_prompt(args.prompt)
         env = environment(cwd)
@@ -122,6 +146,8 @@ class _Runner:
         )
         if args.max_tool_output is not None:
             options = dataclasses.replace(options, max_tool_output_chars=args.max_tool_output)
+        config_dir = args.config if args.config is not None and args.config.is_dir() else None
+        base_url = provider.config.api_endpoint
         async with create_http_client(provider.config.timeout_seconds) as http:
             model = build_chat_model(
                 client=http,
@@ -134,11 +160,55 @@ class _Runner:
                 extra_headers=provider.config.headers,
                 on_event=self.on_event,
             )
-            async with McpManager(servers, on_event=self.on_event) as manager:
-                if args.strict_servers and manager.failed:
-                    raise manager.failed[0].error or ConfigError("a server failed to start")
-                self.result = await run_agent(model, manager, prompt, options, on_event=self.on_event)
+            resolved: list[ResolvedModel] = []
+            looked_up = anyio.Event()
+
+            async def look_up_model() -> None:
+                resolved.append(
+                    await resolve_model(
+                        http,
+                        base_url=base_url,
+                        api_key=api_key,
+                        model=model_name,
+                        env=env,
+                        cwd=cwd,
+                        config_dir=config_dir,
+                    )
+                )
+                looked_up.set()
+
+            # The catalog look-up overlaps the servers' start-up.
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(look_up_model)
+                async with McpManager(servers, on_event=self.on_event) as manager:
+                    if args.strict_servers and manager.failed:
+                        raise manager.failed[0].error or ConfigError("a server failed to start")
+                    await looked_up.wait()
+                    options = self.adapt(options, resolved[0], provider.config.context_window)
+                    self.probe_endpoint = (env, base_url)
+                    self.result = await run_agent(model, manager, prompt, options, on_event=self.on_event)
         return self.result
+
+    def adapt(
+        self, options: RunOptions, resolved: ResolvedModel, configured_window: int | None
+    ) -> RunOptions:
+        """Apply what is known about the model: tool protocol, context window, tool_choice support."""
+        caps = resolved.capabilities
+        if resolved.warning:
+            self.on_event(Notice(message=resolved.warning))
+        protocol = caps.tool_protocol if self.args.protocol == "auto" else self.args.protocol
+        tool_choice = options.tool_choice
+        if tool_choice is not None and protocol == "native" and not caps.allows_tool_choice(tool_choice):
+            self.on_event(
+                Notice(message=f"{caps.model} does not take tool_choice={tool_choice}; not sending it")
+            )
+            tool_choice = None
+        return dataclasses.replace(
+            options,
+            protocol=cast(Literal["native", "text"], protocol),
+            tool_choice=tool_choice,
+            context_window=resolved.context_window(configured_window),
+        )
 
     def finish(self, result: RunResult, code: int) -> int:
         if result.exception is not None:
@@ -152,11 +222,23 @@ class _Runner:
         return code
 
 
+def _first_agent_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error a task group wrapped: the first AgentError (or interrupt) inside, else the group."""
+    for exc in group.exceptions:
+        inner = _first_agent_error(exc) if isinstance(exc, BaseExceptionGroup) else exc
+        if isinstance(inner, AgentError | KeyboardInterrupt):
+            return inner
+    return group
+
+
 def execute(args: RunArgs) -> int:
     """Run the agent as the CLI does and return the exit code; never raises for user mistakes."""
     runner = _Runner(args)
     try:
-        result = anyio.run(runner.main)
+        try:
+            result = anyio.run(runner.main)
+        except BaseExceptionGroup as group:
+            raise _first_agent_error(group) from group
     except AgentError as exc:
         result = runner.result
         result.fail(exc)

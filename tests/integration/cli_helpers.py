@@ -40,6 +40,7 @@ def agent_env(base_url: str | None, home: Path, **extra: str) -> dict[str, str]:
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(home),
         "AGENT_CONFIG_DIR": str(home / "agent-config"),
+        "AGENT_CACHE_DIR": str(home / "agent-cache"),
         "OPENROUTER_API_KEY": TEST_KEY,
         "PYTHONDONTWRITEBYTECODE": "1",
     }

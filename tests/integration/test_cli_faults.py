@@ -37,8 +37,9 @@ def test_an_error_chunk_mid_stream_discards_the_partial_answer_and_retries(home:
         error_chunk(reply("I will now say someth"), code=502, message="Upstream went away"),
         lambda request: reply(f"Listing: {last_tool_result(request)}"),
     ) as server:
-        (home / "a.txt").write_text("a")
-        done = run(server, home, "list", "-s", "fs", "--stream", "--retries", "1")
+        (home / "data").mkdir()
+        (home / "data" / "a.txt").write_text("a")
+        done = run(server, home, "list", "-s", "fs:data", "--stream", "--retries", "1")
     assert done.code == 0, done.stderr
     assert done.stdout.endswith("Listing: [file] a.txt (1 bytes)\n")
     assert "the partial answer above is discarded" in done.stderr
@@ -109,7 +110,7 @@ def test_unknown_model_id_says_so_and_suggests_searching_the_catalog(home: Path)
     message = done.json()["error"]["message"]
     assert "nosuch/model" in message
     assert "agent models --search model" in message
-    assert len(server.requests) == 1
+    assert len(server.chat_bodies) == 1
 
 
 def test_insufficient_credits_exit_4_and_mention_credits_and_free_models(home: Path) -> None:
@@ -118,7 +119,7 @@ def test_insufficient_credits_exit_4_and_mention_credits_and_free_models(home: P
     assert done.code == 4
     message = done.json()["error"]["message"]
     assert "credits" in message and ":free" in message
-    assert len(server.requests) == 1
+    assert len(server.chat_bodies) == 1
 
 
 def test_a_rate_limit_that_persists_says_which_limit_and_when_to_try_again(home: Path) -> None:
@@ -145,7 +146,7 @@ def test_a_daily_free_model_cap_is_not_waited_out(home: Path) -> None:
     with ScriptedOpenRouter(daily) as server:
         done = run(server, home, "hi", "--json", "-m", "meta/llama:free")
     assert done.code == 1
-    assert len(server.requests) == 1
+    assert len(server.chat_bodies) == 1
     assert "free-models-per-day" in done.json()["error"]["message"]
 
 
@@ -159,7 +160,7 @@ def test_moderation_names_the_flagged_reasons(home: Path) -> None:
         done = run(server, home, "hi", "--json")
     assert done.code == 1
     assert "violence" in done.json()["error"]["message"]
-    assert len(server.requests) == 1
+    assert len(server.chat_bodies) == 1
 
 
 def test_upstream_details_show_with_verbose(home: Path) -> None:
@@ -208,4 +209,4 @@ def test_a_model_down_with_no_fallback_left_suggests_one(home: Path) -> None:
     result = done.json()
     assert result["error"]["type"] == "ProviderUnavailableError"
     assert "--fallback" in result["error"]["message"]
-    assert len(server.requests) == 2
+    assert len(server.chat_bodies) == 2

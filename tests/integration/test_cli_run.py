@@ -153,7 +153,9 @@ def test_a_refused_key_exits_4_and_never_shows_the_key(workdir: Path, tmp_path: 
     assert "User not found." in result["error"]["message"]
     assert done.stderr.splitlines() == [f"error: {result['error']['message']}"]
     done.assert_no_key()
-    assert server.requests[0].headers["authorization"] == f"Bearer {TEST_KEY}"
+    assert [r.headers["authorization"] for r in server.requests if r.method == "POST"] == [
+        f"Bearer {TEST_KEY}"
+    ]
 
 
 def test_an_error_chunk_mid_stream_fails_the_run_with_exit_1(workdir: Path, tmp_path: Path) -> None:
@@ -309,7 +311,7 @@ def test_query_answers_one_prompt_as_in_mcp_cli(workdir: Path, tmp_path: Path) -
 def test_requests_carry_attribution_headers_and_the_default_model(workdir: Path, tmp_path: Path) -> None:
     with ScriptedOpenRouter(reply("ok")) as server:
         run_agent_cli("run", "hi", env=agent_env(server.base_url, tmp_path), cwd=workdir)
-    headers = server.requests[0].headers
+    [headers] = [r.headers for r in server.requests if r.method == "POST"]
     assert headers["x-openrouter-title"] == "agent"
     assert headers["http-referer"]
     assert server.chat_bodies[0]["model"] == "anthropic/claude-3.5-sonnet"
@@ -338,7 +340,7 @@ def test_strict_servers_makes_a_failed_start_fatal_with_exit_1(workdir: Path, tm
     result = done.json()
     assert result["error"]["type"] == "ServerStartError"
     assert result["error"]["message"].endswith("the server exited during start-up")
-    assert server.requests == []
+    assert server.chat_bodies == []
 
 
 def test_max_tool_output_cuts_a_huge_result_with_a_notice_the_model_sees(

@@ -1,0 +1,87 @@
+"""What the runtime knows about one model before a run: catalog, user overrides, probe results."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from agent.cache import user_cache_dir
+from agent.capabilities import ModelCapabilities, resolve
+from agent.catalog import Catalog, load_catalog
+from agent.errors import ProviderError
+from agent.model_overrides import find_overrides
+from agent.probe_store import ProbeStore
+
+__all__ = ["ResolvedModel", "load_catalog_or_note", "resolve_model"]
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedModel:
+    """A model's capabilities, and a warning for the user when the catalog was unusable or stale."""
+
+    capabilities: ModelCapabilities
+    warning: str | None = None
+    in_catalog: bool | None = None
+
+    def context_window(self, configured: int | None) -> int | None:
+        """The smaller of the configured window and the model's catalog context length."""
+        known = [n for n in (configured, self.capabilities.context_length) if n]
+        return min(known) if known else None
+
+
+async def load_catalog_or_note(
+    client: httpx.AsyncClient, base_url: str, *, api_key: str | None, env: Mapping[str, str]
+) -> tuple[Catalog | None, str | None]:
+    """The endpoint's catalog (cached on disk), or None and one line saying why it is missing."""
+    try:
+        catalog = await load_catalog(client, base_url, api_key=api_key, cache_dir=user_cache_dir(env))
+    except ProviderError as exc:
+        return None, f"the model catalog could not be read, assuming defaults: {exc}"
+    if catalog.stale:
+        return (
+            catalog,
+            f"using the cached model catalog of {catalog.fetched_at:%Y-%m-%d}: {catalog.stale_reason}",
+        )
+    return catalog, None
+
+
+async def resolve_model(
+    client: httpx.AsyncClient,
+    *,
+    base_url: str,
+    api_key: str | None,
+    model: str,
+    env: Mapping[str, str],
+    cwd: Path,
+    config_dir: Path | None = None,
+    catalog: Catalog | None = None,
+) -> ResolvedModel:
+    """Capabilities of ``model`` on ``base_url``: defaults < vendor rules < catalog < overrides < probes.
+
+    Args:
+        client: the run's HTTP client (for ``GET /models`` when the cache is not fresh).
+        base_url: the API root; catalog cache and probe records are keyed by it.
+        api_key: sent with the catalog request if given.
+        model: the model id.
+        env: the environment (cache and config directories).
+        cwd: the working directory (``./config/models.yaml``).
+        config_dir: an explicit config directory (``--config DIR``), searched first.
+        catalog: an already loaded catalog (``agent probe`` loads it once for many models).
+    """
+    warning = None
+    if catalog is None:
+        catalog, warning = await load_catalog_or_note(client, base_url, api_key=api_key, env=env)
+    entry = catalog.lookup(model) if catalog is not None else None
+    in_catalog = None if catalog is None or not catalog.entries else entry is not None
+    if in_catalog is False and warning is None:
+        warning = (
+            f"model {model} is not in the endpoint's catalog (check the id with `agent models --search`)"
+        )
+    probe = ProbeStore.in_cache_dir(user_cache_dir(env)).get(base_url, model)
+    capabilities = resolve(
+        model, catalog_entry=entry, overrides=find_overrides(cwd, env, config_dir), probe=probe
+    )
+    return ResolvedModel(capabilities, warning, in_catalog)
