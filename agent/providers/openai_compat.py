@@ -9,7 +9,7 @@ history grows every turn, so this stays cheap); responses, streamed or not, go t
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -30,6 +30,7 @@ APP_TITLE = "agent"
 """Sent as ``X-OpenRouter-Title`` (and the older ``X-Title``)."""
 
 CONNECT_TIMEOUT_SECONDS = 10.0
+_DRAIN_LIMIT = 64 * 1024
 MAX_ROUTE_MODELS = 3
 """OpenRouter rejects a ``models`` array of more than 3 entries."""
 
@@ -179,9 +180,12 @@ class OpenAICompatibleModel:
         builder.id = response.headers.get("x-generation-id") or None
         if streamed and not response.headers.get("content-type", "").startswith("application/json"):
             decoder = SSEDecoder()
-            async for data in aiter_sse_data(response.aiter_bytes(), decoder):
+            chunks = response.aiter_bytes()
+            async for data in aiter_sse_data(chunks, decoder):
                 builder.add(self._parse(data, "a stream chunk"))
-            if not decoder.done and builder.finish_reason is None:
+            if decoder.done:
+                await _drain(chunks)
+            elif builder.finish_reason is None:
                 raise ProviderConnectionError(
                     f"the stream from {self._url} ended before the response was complete", model=self._model
                 )
@@ -195,6 +199,18 @@ class OpenAICompatibleModel:
             text = data if isinstance(data, str) else data.decode("utf-8", errors="replace")
             snippet = one_line(redact(text, self._api_key), 120) or "(empty)"
             raise BadResponseError(f"{what} was not valid JSON: {snippet}", model=self._model) from exc
+
+
+async def _drain(chunks: AsyncIterator[bytes], limit: int = _DRAIN_LIMIT) -> None:
+    """Read what follows ``[DONE]`` (the end of the chunked body) so the connection can be reused.
+
+    A server that keeps talking past ``limit`` bytes is cut off instead (the connection is closed).
+    """
+    seen = 0
+    async for chunk in chunks:
+        seen += len(chunk)
+        if seen > limit:
+            break
 
 
 def _check_route(model: str, route: Sequence[str] | None, provider_name: str) -> tuple[str, ...]:
