@@ -27,18 +27,17 @@ class ArgumentValidator:
     """Validates arguments against a tool's declared input schema (JSON Schema).
 
     A schema the validator cannot understand validates nothing: the server has the last word.
+    The schema itself is not checked up front (that costs more than validating many calls);
+    a broken one shows up, and is ignored, when arguments are validated.
     """
 
     def __init__(self, schema: dict[str, Any]) -> None:
+        from jsonschema import validators
+
         self._validator: Any = None
         try:
-            from jsonschema import validators
-            from jsonschema.exceptions import SchemaError
-
-            cls = validators.validator_for(schema)
-            cls.check_schema(schema)
-            self._validator = cls(schema)
-        except (SchemaError, ImportError, TypeError, ValueError):
+            self._validator = validators.validator_for(schema)(schema)
+        except Exception:  # any schema jsonschema cannot take means: no client-side check
             self._validator = None
 
     def problem(self, arguments: dict[str, Any]) -> str | None:
@@ -47,7 +46,11 @@ class ArgumentValidator:
             return None
         from jsonschema.exceptions import best_match
 
-        error = best_match(self._validator.iter_errors(arguments))
+        try:
+            error = best_match(self._validator.iter_errors(arguments))
+        except Exception:  # a broken schema (bad $ref, wrong keyword types): leave it to the server
+            self._validator = None
+            return None
         if error is None:
             return None
         path = "/".join(str(p) for p in error.absolute_path)
