@@ -20,11 +20,16 @@ __all__ = ["ResolvedModel", "load_catalog_or_note", "resolve_model"]
 
 @dataclass(frozen=True, slots=True)
 class ResolvedModel:
-    """A model's capabilities, and a warning for the user when the catalog was unusable or stale."""
+    """A model's capabilities, with what the user should hear about how they were found.
+
+    ``warning`` is worth showing (stale catalog, model not listed); ``info`` is a detail for
+    ``--verbose`` (no catalog at this endpoint).
+    """
 
     capabilities: ModelCapabilities
     warning: str | None = None
     in_catalog: bool | None = None
+    info: str | None = None
 
     def context_window(self, configured: int | None) -> int | None:
         """The smaller of the configured window and the model's catalog context length."""
@@ -71,9 +76,11 @@ async def resolve_model(
         config_dir: an explicit config directory (``--config DIR``), searched first.
         catalog: an already loaded catalog (``agent probe`` loads it once for many models).
     """
-    warning = None
+    warning = info = None
     if catalog is None:
         catalog, warning = await load_catalog_or_note(client, base_url, api_key=api_key, env=env)
+        if catalog is None:  # many OpenAI-compatible endpoints have no catalog: not worth a warning
+            info, warning = warning, None
     entry = catalog.lookup(model) if catalog is not None else None
     in_catalog = None if catalog is None or not catalog.entries else entry is not None
     if in_catalog is False and warning is None:
@@ -84,4 +91,4 @@ async def resolve_model(
     capabilities = resolve(
         model, catalog_entry=entry, overrides=find_overrides(cwd, env, config_dir), probe=probe
     )
-    return ResolvedModel(capabilities, warning, in_catalog)
+    return ResolvedModel(capabilities, warning, in_catalog, info)

@@ -123,7 +123,8 @@ class HumanRenderer:
                 f"continuing with the {event.tool_protocol} tool protocol"
             )
         elif isinstance(event, Notice):
-            self._line(f"{event.level}: {event.message}")
+            if event.level == "warning" or self.verbose:
+                self._line(f"{event.level}: {event.message}")
         elif isinstance(event, RunFinished):
             self.close_line()
 

@@ -112,9 +112,6 @@ class _Runner:
         from agent.config.providers import load_provider
         from agent.loop import RunOptions, run_agent
         from agent.mcp.manager import McpManager
-        from agent.model_info import resolve_model
-        from agent.providers.factory import build_chat_model
-        from agent.providers.openai_compat import create_http_client
 
         args = self.args
         cwd = Path.cwd()
@@ -148,24 +145,28 @@ class _Runner:
             options = dataclasses.replace(options, max_tool_output_chars=args.max_tool_output)
         config_dir = args.config if args.config is not None and args.config.is_dir() else None
         base_url = provider.config.api_endpoint
-        async with create_http_client(provider.config.timeout_seconds) as http:
-            model = build_chat_model(
-                client=http,
-                provider_name=provider.provider_name,
-                base_url=provider.config.api_endpoint,
-                api_key=api_key,
-                model=model_name,
-                fallbacks=[*args.fallbacks, *provider.config.fallback_models],
-                max_retries=provider.config.max_retries if args.retries is None else args.retries,
-                extra_headers=provider.config.headers,
-                on_event=self.on_event,
-            )
-            resolved: list[ResolvedModel] = []
-            looked_up = anyio.Event()
+        # Server processes first: their start-up overlaps the imports and the catalog look-up.
+        async with McpManager(servers, on_event=self.on_event, wait=False) as manager:
+            from agent.model_info import resolve_model
+            from agent.providers.factory import build_chat_model
+            from agent.providers.openai_compat import create_http_client
 
-            async def look_up_model() -> None:
-                resolved.append(
-                    await resolve_model(
+            async with create_http_client(provider.config.timeout_seconds) as http:
+                model = build_chat_model(
+                    client=http,
+                    provider_name=provider.provider_name,
+                    base_url=base_url,
+                    api_key=api_key,
+                    model=model_name,
+                    fallbacks=[*args.fallbacks, *provider.config.fallback_models],
+                    max_retries=provider.config.max_retries if args.retries is None else args.retries,
+                    extra_headers=provider.config.headers,
+                    on_event=self.on_event,
+                )
+                resolved: list[ResolvedModel] = []
+
+                async def look_up_model() -> None:
+                    found = await resolve_model(
                         http,
                         base_url=base_url,
                         api_key=api_key,
@@ -174,19 +175,16 @@ class _Runner:
                         cwd=cwd,
                         config_dir=config_dir,
                     )
-                )
-                looked_up.set()
+                    resolved.append(found)
 
-            # The catalog look-up overlaps the servers' start-up.
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(look_up_model)
-                async with McpManager(servers, on_event=self.on_event) as manager:
-                    if args.strict_servers and manager.failed:
-                        raise manager.failed[0].error or ConfigError("a server failed to start")
-                    await looked_up.wait()
-                    options = self.adapt(options, resolved[0], provider.config.context_window)
-                    self.probe_endpoint = (env, base_url)
-                    self.result = await run_agent(model, manager, prompt, options, on_event=self.on_event)
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(look_up_model)
+                    await manager.wait_started()
+                if args.strict_servers and manager.failed:
+                    raise manager.failed[0].error or ConfigError("a server failed to start")
+                options = self.adapt(options, resolved[0], provider.config.context_window)
+                self.probe_endpoint = (env, base_url)
+                self.result = await run_agent(model, manager, prompt, options, on_event=self.on_event)
         return self.result
 
     def adapt(
@@ -196,6 +194,8 @@ class _Runner:
         caps = resolved.capabilities
         if resolved.warning:
             self.on_event(Notice(message=resolved.warning))
+        if resolved.info:
+            self.on_event(Notice(level="info", message=resolved.info))
         protocol = caps.tool_protocol if self.args.protocol == "auto" else self.args.protocol
         tool_choice = options.tool_choice
         if tool_choice is not None and protocol == "native" and not caps.allows_tool_choice(tool_choice):

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from agent import __version__
-from agent.config.servers import ServerConfig, StdioServerConfig
+from agent.config.servers import HttpServerConfig, ServerConfig, StdioServerConfig
 from agent.errors import ServerStartError
 from agent.mcp.convert import outcome_from_result, tool_from_mcp
+from agent.mcp.stdio import process_transport, spawn_stdio, stop_process
 from agent.tools import ToolInfo, ToolOutcome
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ class McpConnection:
         self._scope: anyio.CancelScope | None = None
         self._errlog: Any = None
         self._crashed = False
+        self._spawned = anyio.Event()
 
     @property
     def alive(self) -> bool:
@@ -109,6 +111,7 @@ class McpConnection:
                     )
             finally:
                 self._client = None
+                self._spawned.set()
                 self._ready.set()
                 if self._errlog is not None:
                     self._errlog.close()
@@ -187,38 +190,49 @@ class McpConnection:
 
     @contextlib.asynccontextmanager
     async def _open_client(self) -> AsyncIterator[Client]:
-        import mcp_types as types
-        from mcp import Client
-
         config = self.config
-        info = types.Implementation(name="agent", version=__version__)
         async with contextlib.AsyncExitStack() as stack:
             transport: Any
             if isinstance(config, StdioServerConfig):
-                from mcp.client.stdio import StdioServerParameters, stdio_client
-
-                # Outlives the transport: the stderr tail is read after a failed start-up.
+                # Spawn before importing the SDK: its import overlaps the server's own start-up.
+                # The stderr file outlives the transport: its tail is read after a failed start.
                 self._errlog = tempfile.TemporaryFile()  # noqa: SIM115
-                params = StdioServerParameters(
-                    command=config.command, args=list(config.args), env=dict(config.env), cwd=config.cwd
-                )
-                transport = stdio_client(params, errlog=self._errlog)
-            elif config.type == "sse":
-                from mcp.client.sse import sse_client
-
-                transport = sse_client(config.url, headers=dict(config.headers))
+                try:
+                    process = await spawn_stdio(config, self._errlog)
+                finally:
+                    self._spawned.set()
+                stack.push_async_callback(stop_process, process)
+                transport = process_transport(process)
             else:
-                import httpx2
-                from mcp.client.streamable_http import streamable_http_client
+                self._spawned.set()
+                transport = await self._http_transport(stack)
+            import mcp_types as types
+            from mcp import Client
 
-                http = await stack.enter_async_context(
-                    httpx2.AsyncClient(headers=dict(config.headers), timeout=httpx2.Timeout(30, read=300))
-                )
-                transport = streamable_http_client(config.url, http_client=http)
+            info = types.Implementation(name="agent", version=__version__)
             client = await stack.enter_async_context(
                 Client(transport, mode=config.mode, client_info=info, message_handler=self._on_message)
             )
             yield client
+
+    async def _http_transport(self, stack: contextlib.AsyncExitStack) -> Any:
+        config = self.config
+        assert isinstance(config, HttpServerConfig)
+        if config.type == "sse":
+            from mcp.client.sse import sse_client
+
+            return sse_client(config.url, headers=dict(config.headers))
+        import httpx2
+        from mcp.client.streamable_http import streamable_http_client
+
+        http = await stack.enter_async_context(
+            httpx2.AsyncClient(headers=dict(config.headers), timeout=httpx2.Timeout(30, read=300))
+        )
+        return streamable_http_client(config.url, http_client=http)
+
+    async def wait_spawned(self) -> None:
+        """Wait until the server process exists (or could not be started); HTTP servers: at once."""
+        await self._spawned.wait()
 
     def _stderr_tail(self) -> str:
         """The last lines the server wrote to stderr (empty for HTTP servers)."""

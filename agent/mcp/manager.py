@@ -51,15 +51,22 @@ class McpManager:
     Args:
         servers: server name -> configuration.
         on_event: receives server events and notices (restarts).
+        wait: enter only once every server is up or failed; with ``False`` entering returns as soon
+            as the server processes exist, and :meth:`wait_started` waits for the rest (so the
+            caller's own start-up work overlaps the servers').
     """
 
-    def __init__(self, servers: Mapping[str, ServerConfig], *, on_event: EventSink | None = None) -> None:
+    def __init__(
+        self, servers: Mapping[str, ServerConfig], *, on_event: EventSink | None = None, wait: bool = True
+    ) -> None:
         self._configs = dict(servers)
         self._connections = {name: McpConnection(name, cfg) for name, cfg in servers.items()}
         self._restarts = dict.fromkeys(servers, 0)
         self._locks = {name: anyio.Lock() for name in servers}
         self._on_event = on_event
         self._task_group: TaskGroup | None = None
+        self._wait = wait
+        self._started = False
         self.statuses: dict[str, ServerStatus] = {}
         self._tools_cache: list[ToolInfo] = []
         self._tools_key: tuple[int, ...] = ()
@@ -68,14 +75,25 @@ class McpManager:
         self._task_group = anyio.create_task_group()
         await self._task_group.__aenter__()
         try:
-            async with anyio.create_task_group() as starters:
-                for connection in self._connections.values():
-                    self._task_group.start_soon(connection.run, name=f"mcp:{connection.name}")
-                    starters.start_soon(self._await_start, connection)
+            for connection in self._connections.values():
+                self._task_group.start_soon(connection.run, name=f"mcp:{connection.name}")
+            for connection in self._connections.values():
+                await connection.wait_spawned()
+            if self._wait:
+                await self.wait_started()
         except BaseException:
             await self.__aexit__(None, None, None)
             raise
         return self
+
+    async def wait_started(self) -> None:
+        """Wait until every server is up or has failed (each within its start-up timeout)."""
+        if self._started:
+            return
+        async with anyio.create_task_group() as starters:
+            for connection in self._connections.values():
+                starters.start_soon(self._await_start, connection)
+        self._started = True
 
     async def __aexit__(
         self,

@@ -1,11 +1,36 @@
-"""Chat model clients: the OpenAI-compatible HTTP client and its wrappers."""
+"""Chat model clients: the OpenAI-compatible HTTP client and its wrappers.
 
-from agent.providers.base import ChatModel, DeltaCallback, DeltaKind, RoutedChatModel, route_of
-from agent.providers.factory import build_chat_model, model_groups
-from agent.providers.fallback import FallbackChatModel
-from agent.providers.openai_compat import OpenAICompatibleModel, create_http_client
-from agent.providers.retry import retry_delay
-from agent.providers.retrying import RetryingChatModel
+Names are loaded on first use, so importing :mod:`agent.providers.base` (as the loop does) does
+not import httpx; a run imports it while its MCP servers start.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agent.providers.base import ChatModel, DeltaCallback, DeltaKind, RoutedChatModel, route_of
+    from agent.providers.factory import build_chat_model, model_groups
+    from agent.providers.fallback import FallbackChatModel
+    from agent.providers.openai_compat import OpenAICompatibleModel, create_http_client
+    from agent.providers.retry import retry_delay
+    from agent.providers.retrying import RetryingChatModel
+
+_HOMES = {
+    "ChatModel": "base",
+    "DeltaCallback": "base",
+    "DeltaKind": "base",
+    "RoutedChatModel": "base",
+    "route_of": "base",
+    "build_chat_model": "factory",
+    "model_groups": "factory",
+    "FallbackChatModel": "fallback",
+    "OpenAICompatibleModel": "openai_compat",
+    "create_http_client": "openai_compat",
+    "retry_delay": "retry",
+    "RetryingChatModel": "retrying",
+}
 
 __all__ = [
     "ChatModel",
@@ -21,3 +46,10 @@ __all__ = [
     "retry_delay",
     "route_of",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'agent.providers' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"agent.providers.{home}"), name)
