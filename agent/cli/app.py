@@ -179,6 +179,149 @@ def query(
     raise typer.Exit(code)
 
 
+@app.command()
+def models(
+    provider: ProviderOpt = None,
+    config: ConfigOpt = None,
+    tools: Annotated[bool, typer.Option("--tools", help="Only models that take tool schemas.")] = False,
+    free: Annotated[bool, typer.Option("--free", help="Only free models.")] = False,
+    search: Annotated[
+        str | None, typer.Option("--search", help="Only models whose id or name has every word of TEXT.")
+    ] = None,
+    sort: Annotated[
+        str,
+        typer.Option(
+            "--sort", help="id (groups by vendor), newest, price (cheapest first) or context (largest first)."
+        ),
+    ] = "id",
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Fetch the catalog now instead of using the cache.")
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print a JSON list of models on stdout.")
+    ] = False,
+) -> None:
+    """List the endpoint's models: tool support, context, prices per million tokens.
+
+    The catalog is cached for a day. Exit 1 when it cannot be fetched and there is no cache.
+    """
+    from agent.cli.models import ModelsArgs, execute
+
+    raise typer.Exit(
+        execute(
+            ModelsArgs(
+                provider=provider,
+                config=config,
+                tools=tools,
+                free=free,
+                search=search,
+                sort=sort,
+                refresh=refresh,
+                json_output=json_output,
+            )
+        )
+    )
+
+
+ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", min=1, help="Models worked on at once.")]
+
+
+@app.command()
+def probe(
+    model_ids: Annotated[list[str], typer.Argument(metavar="MODEL", help="Model ids to probe.")],
+    provider: ProviderOpt = None,
+    config: ConfigOpt = None,
+    concurrency: ConcurrencyOpt = 4,
+    check_timeout: Annotated[
+        float, typer.Option("--check-timeout", min=0.001, help="Count a check as an error after SECONDS.")
+    ] = 60.0,
+    retries: RetriesOpt = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print a JSON list of results on stdout.")
+    ] = False,
+    markdown: Annotated[
+        Path | None, typer.Option("--markdown", help="Also write the report as Markdown to FILE.")
+    ] = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Check how well each MODEL calls tools: a battery of real requests, a verdict per check.
+
+    Checks: a single call with correct arguments; integer, enum, array and object arguments;
+    two calls in one turn; no call when none is needed; tool_choice=required; the tool result
+    used in the answer; calls while streaming; the text protocol. The verdicts are stored, so
+    `agent run --protocol auto` uses them. Exit 0 when probing ran, even with failing verdicts;
+    1 only if every model errored (4 if the API key was refused).
+    """
+    from agent.cli.probe import ProbeArgs, execute
+
+    raise typer.Exit(
+        execute(
+            ProbeArgs(
+                models=model_ids,
+                provider=provider,
+                config=config,
+                concurrency=concurrency,
+                check_timeout=check_timeout,
+                retries=retries,
+                json_output=json_output,
+                markdown=markdown,
+                verbose=verbose,
+            )
+        )
+    )
+
+
+@app.command()
+def compare(
+    prompt: PromptArg,
+    model_ids: Annotated[
+        list[str], typer.Option("-m", "--model", help="A model to run the task on. Repeatable.")
+    ],
+    provider: ProviderOpt = None,
+    server: ServerOpt = None,
+    config: ConfigOpt = None,
+    mcp_config: McpConfigOpt = None,
+    max_turns: MaxTurnsOpt = 10,
+    timeout: TimeoutOpt = None,
+    tool_timeout: ToolTimeoutOpt = 60.0,
+    protocol: ProtocolOpt = "auto",
+    system: SystemOpt = None,
+    concurrency: ConcurrencyOpt = 4,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print a JSON list of run results (with requested_model).")
+    ] = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Run PROMPT on several models at once and compare outcome, turns, tool calls, tokens, cost, time.
+
+    The MCP servers start once and are shared by every model's run: tools that keep state
+    (files, databases, memory) see every run's changes. Exit 0 when at least one model
+    completed; otherwise the exit code of the first model's run.
+    """
+    from agent.cli.compare import CompareArgs, execute
+
+    raise typer.Exit(
+        execute(
+            CompareArgs(
+                prompt=prompt,
+                models=model_ids,
+                provider=provider,
+                servers=server or [],
+                config=config,
+                mcp_config=mcp_config,
+                max_turns=max_turns,
+                timeout=timeout,
+                tool_timeout=tool_timeout,
+                protocol=protocol,
+                system=system,
+                concurrency=concurrency,
+                json_output=json_output,
+                verbose=verbose,
+            )
+        )
+    )
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -11,7 +11,7 @@ import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -30,6 +30,10 @@ class ScriptedOpenRouter:
     own queue never takes default steps). One step is consumed per ``POST /chat/completions``
     that passes the history checks. ``api_key``, when set, is required as the bearer token.
 
+    ``behaviours`` gives model ids (or ``None``: any model) a step function that is never
+    consumed: it answers whenever that model's queue is empty, for any number of requests (see
+    :mod:`tests.loopback.simulated`). A model with a queue or a behaviour never takes the defaults.
+
     A request with OpenRouter's ``models`` routing array (at most 3, else a 400 as OpenRouter
     answers) tries ``model`` and then each listed model in order, one step from each model's
     queue: an error step (an HTTP error before the first token) moves on to the next model,
@@ -41,11 +45,13 @@ class ScriptedOpenRouter:
         self,
         *steps: Step,
         models: Mapping[str, Sequence[Step]] | None = None,
+        behaviours: Mapping[str | None, Callable[[dict[str, Any]], Step]] | None = None,
         catalog: Sequence[Mapping[str, Any]] = (),
         api_key: str | None = None,
         strict_history: bool = True,
     ) -> None:
         self.catalog: list[Mapping[str, Any]] = list(catalog)
+        self._behaviours: dict[str | None, Callable[[dict[str, Any]], Step]] = dict(behaviours or {})
         self.strict_history = strict_history
         self._api_key = api_key
         self._queues: dict[str | None, deque[Step]] = {None: deque(steps)}
@@ -216,9 +222,13 @@ class ScriptedOpenRouter:
 
     def _next_step(self, number: int, model: object) -> Step | None:
         with self._lock:
-            queue = self._queues[model if isinstance(model, str) and model in self._queues else None]
+            own = isinstance(model, str) and (model in self._queues or model in self._behaviours)
+            key = model if own and isinstance(model, str) else None
+            queue = self._queues.get(key)
             if queue:
                 return queue.popleft()
+            if key in self._behaviours:
+                return self._behaviours[key]
             self._failures.append(f"request #{number}: script exhausted: no step left for model {model!r}")
             return None
 

@@ -1,0 +1,232 @@
+"""``agent models``: the endpoint's model catalog, filtered and sorted.
+
+Also the endpoint set-up and error handling that ``agent probe`` and ``agent compare`` share.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast, get_args
+
+import anyio
+
+from agent.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK
+from agent.cli.render import describe_error
+from agent.cli.tables import text_table
+from agent.errors import AgentError, ConfigError
+
+if TYPE_CHECKING:
+    from agent.catalog import Catalog, CatalogEntry
+    from agent.config.providers import ProviderConfig
+
+__all__ = ["Endpoint", "ModelsArgs", "execute", "open_endpoint", "run_command", "warn"]
+
+_MILLION = Decimal(1_000_000)
+
+
+def warn(message: str, level: str = "warning") -> None:
+    """One line for the user on stderr."""
+    sys.stderr.write(f"{level}: {message}\n")
+    sys.stderr.flush()
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """The provider a command talks to, with the environment its files were expanded from."""
+
+    provider: ProviderConfig
+    env: dict[str, str]
+    cwd: Path
+    config_dir: Path | None
+
+    @property
+    def base_url(self) -> str:
+        """The API root (``OPENROUTER_BASE_URL`` applied)."""
+        return self.provider.config.api_endpoint
+
+    def optional_key(self) -> str | None:
+        """The API key if one is configured (the catalog needs none)."""
+        try:
+            return self.provider.require_api_key()
+        except ConfigError:
+            return None
+
+
+def open_endpoint(provider: str | None, config: Path | None) -> Endpoint:
+    """Load the provider's file as ``agent run`` does (``--provider``, ``--config``, ``.env``).
+
+    Raises:
+        ConfigError: the provider or its file is wrong.
+    """
+    from agent.config.env import environment
+    from agent.config.providers import load_provider
+
+    cwd = Path.cwd()
+    env = environment(cwd)
+    loaded = load_provider(provider, explicit=config, cwd=cwd, env=env)
+    config_dir = config if config is not None and config.is_dir() else None
+    return Endpoint(loaded, env, cwd, config_dir)
+
+
+def _first_agent_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    for exc in group.exceptions:
+        inner = _first_agent_error(exc) if isinstance(exc, BaseExceptionGroup) else exc
+        if isinstance(inner, AgentError | KeyboardInterrupt):
+            return inner
+    return group
+
+
+def run_command(main: Callable[[], Awaitable[int]], *, verbose: bool = False) -> int:
+    """Run an async command body; a user's mistake or a provider failure is one line and its exit code."""
+    try:
+        try:
+            return anyio.run(main)
+        except BaseExceptionGroup as group:
+            raise _first_agent_error(group) from group
+    except AgentError as exc:
+        for line in describe_error(exc, verbose=verbose):
+            sys.stderr.write(line + "\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return EXIT_INTERRUPTED
+
+
+@dataclass
+class ModelsArgs:
+    """Everything ``agent models`` was asked to do."""
+
+    provider: str | None = None
+    config: Path | None = None
+    tools: bool = False
+    free: bool = False
+    search: str | None = None
+    sort: str = "id"
+    refresh: bool = False
+    json_output: bool = False
+
+
+def per_million(price: Decimal | None) -> Decimal | None:
+    """USD per million tokens from USD per token."""
+    return None if price is None else price * _MILLION
+
+
+def _price(price: Decimal | None) -> str:
+    value = per_million(price)
+    if value is None:
+        return "?"
+    if value == 0:
+        return "0"
+    return f"{value:.2f}" if value >= Decimal("0.1") else f"{value:.3g}"
+
+
+def _context(tokens: int | None) -> str:
+    if not tokens:
+        return "?"
+    if tokens >= 1_000_000:
+        return f"{tokens / 1_000_000:.3g}M"
+    return f"{tokens / 1000:.0f}k" if tokens >= 1000 else str(tokens)
+
+
+def _context_length(entry: CatalogEntry) -> int | None:
+    top = entry.top_provider
+    return entry.context_length or (top.context_length if top is not None else None)
+
+
+def _tools(entry: CatalogEntry) -> bool | None:
+    return None if entry.supported_parameters is None else entry.supports_tools
+
+
+def model_json(entry: CatalogEntry) -> dict[str, Any]:
+    """One catalog entry as ``agent models --json`` prints it (prices in USD per million tokens)."""
+    pricing = entry.pricing
+    prompt = per_million(pricing.prompt if pricing else None)
+    completion = per_million(pricing.completion if pricing else None)
+    return {
+        "id": entry.id,
+        "name": entry.name,
+        "tools": _tools(entry),
+        "context_length": _context_length(entry),
+        "prompt_per_million": None if prompt is None else float(prompt),
+        "completion_per_million": None if completion is None else float(completion),
+        "free": entry.is_free,
+        "created": entry.created,
+    }
+
+
+def model_rows(entries: list[CatalogEntry]) -> list[str]:
+    """The ``agent models`` table: id, tool support, context, prices per million tokens, free."""
+    rows = []
+    for entry in entries:
+        pricing = entry.pricing
+        tools = _tools(entry)
+        rows.append(
+            [
+                entry.id,
+                "?" if tools is None else "yes" if tools else "no",
+                _context(_context_length(entry)),
+                _price(pricing.prompt if pricing else None),
+                _price(pricing.completion if pricing else None),
+                "free" if entry.is_free else "",
+            ]
+        )
+    headers = ["MODEL", "TOOLS", "CONTEXT", "$/M IN", "$/M OUT", ""]
+    return text_table(headers, rows, right={2, 3, 4})
+
+
+async def load_catalog_for(endpoint: Endpoint, *, refresh: bool = False) -> Catalog:
+    """The endpoint's catalog (disk cache first unless ``refresh``); warns when it is stale.
+
+    Raises:
+        ProviderError: it cannot be fetched and there is no cache.
+    """
+    from agent.cache import user_cache_dir
+    from agent.catalog import load_catalog
+    from agent.providers.openai_compat import create_http_client
+
+    async with create_http_client(endpoint.provider.config.timeout_seconds) as http:
+        catalog = await load_catalog(
+            http,
+            endpoint.base_url,
+            api_key=endpoint.optional_key(),
+            cache_dir=user_cache_dir(endpoint.env),
+            refresh=refresh,
+        )
+    if catalog.stale:
+        warn(f"using the cached model catalog of {catalog.fetched_at:%Y-%m-%d}: {catalog.stale_reason}")
+    return catalog
+
+
+def execute(args: ModelsArgs) -> int:
+    """List the catalog as the CLI does and return the exit code."""
+    return run_command(lambda: _main(args))
+
+
+async def _main(args: ModelsArgs) -> int:
+    from agent.catalog import SortKey, select
+
+    if args.sort not in get_args(SortKey):
+        raise ConfigError(
+            f"expected one of {', '.join(get_args(SortKey))}, got {args.sort!r}", source="--sort"
+        )
+    endpoint = open_endpoint(args.provider, args.config)
+    catalog = await load_catalog_for(endpoint, refresh=args.refresh)
+    entries = select(
+        catalog.entries.values(),
+        tools=args.tools,
+        free=args.free,
+        search=args.search,
+        sort=cast(SortKey, args.sort),
+    )
+    if args.json_output:
+        sys.stdout.write(json.dumps([model_json(e) for e in entries], ensure_ascii=False) + "\n")
+    elif entries:
+        sys.stdout.write("\n".join(model_rows(entries)) + "\n")
+    with_tools = sum(e.supports_tools for e in entries)
+    warn(f"{len(entries)} of {len(catalog.entries)} models ({with_tools} with tools)", level="info")
+    return EXIT_OK

@@ -1,0 +1,238 @@
+"""``agent probe MODEL...``: the check battery against each model, verdicts as a table, stored for runs."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import groupby
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from agent.cli.exit_codes import EXIT_OK
+from agent.cli.models import Endpoint, open_endpoint, run_command, warn
+from agent.cli.tables import format_cost, format_duration, markdown_table, text_table
+from agent.errors import ConfigError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from agent.capabilities import ToolChoice
+    from agent.catalog import Catalog
+    from agent.probe import ModelProbe
+
+__all__ = ["ProbeArgs", "execute", "probe_lines"]
+
+
+@dataclass
+class ProbeArgs:
+    """Everything ``agent probe`` was asked to do."""
+
+    models: list[str]
+    provider: str | None = None
+    config: Path | None = None
+    concurrency: int = 4
+    check_timeout: float = 60.0
+    retries: int | None = None
+    json_output: bool = False
+    markdown: Path | None = None
+    verbose: bool = False
+
+
+@dataclass
+class _Plan:
+    """What is known about one model before probing it."""
+
+    model: str
+    required_unsupported: str | None = None
+    tool_choice: tuple[ToolChoice, ...] | None = None
+    probe: ModelProbe | None = None
+    recorded: dict[str, Any] = field(default_factory=dict)
+
+
+def _plan(model: str, catalog: Catalog | None) -> _Plan:
+    """The catalog's (and vendor rules') word on ``tool_choice``; earlier probes are ignored on purpose."""
+    from agent.capabilities import resolve
+
+    entry = catalog.lookup(model) if catalog is not None else None
+    if catalog is not None and catalog.entries and entry is None:
+        warn(f"model {model} is not in the endpoint's catalog (check the id with `agent models --search`)")
+    caps = resolve(model, catalog_entry=entry)
+    reason = None
+    if not caps.allows_tool_choice("required"):
+        source = caps.sources.get("tool_choice", "catalog")
+        reason = f"not sent: the {source} says tool_choice=required is unsupported"
+    return _Plan(model, reason, caps.tool_choice)
+
+
+def _cells(probe: ModelProbe) -> list[str]:
+    decided = [c for c in probe.checks if c.verdict in ("pass", "fail")]
+    passed = sum(c.verdict == "pass" for c in decided)
+    return [
+        probe.model,
+        *(c.verdict for c in probe.checks),
+        f"{passed}/{len(decided)}",
+        format_cost(probe.cost),
+        format_duration(probe.latency_ms),
+    ]
+
+
+def _headers() -> list[str]:
+    from agent.probe import CHECKS
+
+    return ["MODEL", *(c.name for c in CHECKS), "PASSED", "COST", "TIME"]
+
+
+def _notes(probe: ModelProbe) -> list[tuple[str, str, str]]:
+    """(checks, verdict, detail) for every check that did not pass; equal neighbours grouped."""
+    notes = []
+    others = [c for c in probe.checks if c.verdict != "pass"]
+    for (verdict, detail), group in groupby(others, key=lambda c: (c.verdict, c.detail)):
+        notes.append((", ".join(c.check for c in group), verdict, detail))
+    return notes
+
+
+def probe_lines(probes: Sequence[ModelProbe]) -> list[str]:
+    """The table on stdout: models x checks, then one line per check that did not pass."""
+    headers = _headers()
+    right = {len(headers) - 3, len(headers) - 2, len(headers) - 1}
+    lines = text_table(headers, [_cells(p) for p in probes], right=right)
+    for probe in probes:
+        notes = _notes(probe)
+        if notes:
+            lines.append("")
+            lines.append(f"{probe.model}:")
+            lines += [f"  {checks}: {verdict}: {detail}" for checks, verdict, detail in notes]
+    return lines
+
+
+def markdown_lines(probes: Sequence[ModelProbe]) -> list[str]:
+    """The same report as Markdown: a table, then the details of each check that did not pass."""
+    from agent.probe import CHECKS
+
+    headers = _headers()
+    right = {len(headers) - 3, len(headers) - 2, len(headers) - 1}
+    lines = ["# agent probe", "", *markdown_table(headers, [_cells(p) for p in probes], right=right), ""]
+    lines += ["Checks:", ""] + [f"- `{c.name}`: {c.title}" for c in CHECKS]
+    for probe in probes:
+        notes = _notes(probe)
+        if notes:
+            lines += ["", f"## {probe.model}", ""]
+            lines += [f"- {checks}: **{verdict}**: {detail}" for checks, verdict, detail in notes]
+    return [*lines, ""]
+
+
+def execute(args: ProbeArgs) -> int:
+    """Probe as the CLI does and return the exit code."""
+    return run_command(lambda: _main(args), verbose=args.verbose)
+
+
+async def _main(args: ProbeArgs) -> int:
+    from agent.model_info import load_catalog_or_note
+    from agent.providers.openai_compat import create_http_client
+
+    models = list(dict.fromkeys(m.strip() for m in args.models))
+    if not models or "" in models:
+        raise ConfigError("give one or more model ids", source="MODEL")
+    endpoint = open_endpoint(args.provider, args.config)
+    api_key = endpoint.provider.require_api_key()
+    async with create_http_client(endpoint.provider.config.timeout_seconds) as http:
+        catalog, note = await load_catalog_or_note(http, endpoint.base_url, api_key=api_key, env=endpoint.env)
+        if note:
+            warn(note)
+        plans = [_plan(m, catalog) for m in models]
+        limiter = anyio.CapacityLimiter(args.concurrency)
+        async with anyio.create_task_group() as tg:
+            for plan in plans:
+                tg.start_soon(_probe_one, plan, endpoint, http, api_key, args, limiter)
+    probes = [p.probe for p in plans if p.probe is not None]
+    _record(plans, endpoint)
+    if args.json_output:
+        sys.stdout.write(json.dumps([_json(p) for p in plans], ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write("\n".join(probe_lines(probes)) + "\n")
+    if args.markdown is not None:
+        _write(args.markdown, "\n".join(markdown_lines(probes)))
+    if all(p.errored for p in probes):
+        codes = {p.exit_code for p in probes}
+        return codes.pop() if len(codes) == 1 else 1
+    return EXIT_OK
+
+
+async def _probe_one(
+    plan: _Plan,
+    endpoint: Endpoint,
+    http: httpx.AsyncClient,
+    api_key: str,
+    args: ProbeArgs,
+    limiter: anyio.CapacityLimiter,
+) -> None:
+    from agent.probe import probe_model
+    from agent.providers.factory import build_chat_model
+
+    config = endpoint.provider.config
+    async with limiter:
+        model = build_chat_model(
+            client=http,
+            provider_name=endpoint.provider.provider_name,
+            base_url=endpoint.base_url,
+            api_key=api_key,
+            model=plan.model,
+            max_retries=config.max_retries if args.retries is None else args.retries,
+            extra_headers=config.headers,
+        )
+        started = time.perf_counter()
+        plan.probe = await probe_model(
+            model, required_unsupported=plan.required_unsupported, check_timeout=args.check_timeout
+        )
+    took = format_duration((time.perf_counter() - started) * 1000)
+    counts = {v: sum(c.verdict == v for c in plan.probe.checks) for v in ("pass", "fail", "error", "skip")}
+    summary = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+    warn(f"{plan.model}: {summary} ({took})", level="info")
+
+
+def _record(plans: Sequence[_Plan], endpoint: Endpoint) -> None:
+    """Store what the verdicts established, so ``agent run --protocol auto`` starts right."""
+    from agent.cache import user_cache_dir
+    from agent.probe_store import ProbeStore
+
+    store = ProbeStore.in_cache_dir(user_cache_dir(endpoint.env))
+    for plan in plans:
+        probe = plan.probe
+        if probe is None or probe.errored:
+            continue
+        facts = probe.facts(plan.tool_choice)
+        try:
+            store.record(endpoint.base_url, plan.model, facts, note=probe.note())
+        except ConfigError as exc:
+            warn(f"could not store the verdicts for {plan.model}: {exc}")
+            continue
+        plan.recorded = facts.model_dump(mode="json", exclude_none=True)
+        if facts.native_tools is False:
+            warn(
+                f"{plan.model}: no native tool calls; `agent run --protocol auto` will use the text protocol"
+            )
+
+
+def _json(plan: _Plan) -> dict[str, Any]:
+    probe = plan.probe
+    assert probe is not None
+    return {
+        **probe.model_dump(mode="json"),
+        "cost": probe.cost,
+        "latency_ms": probe.latency_ms,
+        "recorded": plan.recorded,
+    }
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write the report: {exc.strerror or type(exc).__name__}", source=str(path)
+        ) from None

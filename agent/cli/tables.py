@@ -1,0 +1,51 @@
+"""Plain aligned text tables and Markdown tables, plus the number formats the tables share."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+__all__ = ["format_cost", "format_duration", "markdown_table", "text_table"]
+
+_GAP = "  "
+
+
+def text_table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], *, right: Collection[int] = ()
+) -> list[str]:
+    """Lines of a table with columns padded to their widest cell; ``right`` columns align right."""
+    widths = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return _GAP.join(padded).rstrip()
+
+    return [line(headers), *(line(row) for row in rows)]
+
+
+def markdown_table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], *, right: Collection[int] = ()
+) -> list[str]:
+    """Lines of a GitHub-flavoured Markdown table (``|`` in cells escaped)."""
+
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    rule = ["---:" if i in right else "---" for i in range(len(headers))]
+    return [line(headers), line(rule), *(line(row) for row in rows)]
+
+
+def format_cost(usd: float | None) -> str:
+    """``$0.0012`` (four decimals, more for tiny amounts), or ``-`` when the endpoint reported none."""
+    if usd is None:
+        return "-"
+    if usd == 0 or usd >= 0.0001:
+        return f"${usd:.4f}"
+    return f"${usd:.2g}"
+
+
+def format_duration(ms: float) -> str:
+    """``850 ms`` below a second, else ``1.2 s``."""
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
