@@ -159,24 +159,19 @@ def query(
     verbose: VerboseOpt = False,
 ) -> None:
     """Ask one question (as in mcp-cli); tools come from the servers given, if any."""
-    from agent.cli.run import RunArgs, execute
-
-    code = execute(
-        RunArgs(
-            prompt=prompt,
-            model=model,
-            provider=provider,
-            servers=server or [],
-            config=config,
-            mcp_config=mcp_config,
-            stream=stream,
-            json_output=json_output,
-            fallbacks=fallback or [],
-            retries=retries,
-            verbose=verbose,
-        )
+    run(
+        prompt,
+        model=model,
+        provider=provider,
+        server=server,
+        config=config,
+        mcp_config=mcp_config,
+        stream=stream,
+        json_output=json_output,
+        fallback=fallback,
+        retries=retries,
+        verbose=verbose,
     )
-    raise typer.Exit(code)
 
 
 @app.command()

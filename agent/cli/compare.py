@@ -11,8 +11,17 @@ from typing import TYPE_CHECKING, Literal, cast
 
 import anyio
 
+from agent.cli.common import (
+    Endpoint,
+    check_choice,
+    open_endpoint,
+    read_prompt,
+    remember_no_native_tools,
+    resolve_servers,
+    run_command,
+    warn,
+)
 from agent.cli.exit_codes import EXIT_OK, exit_code_for
-from agent.cli.models import Endpoint, open_endpoint, run_command, warn
 from agent.cli.render import HumanRenderer
 from agent.cli.tables import format_cost, format_duration, text_table
 from agent.errors import ConfigError
@@ -23,7 +32,6 @@ if TYPE_CHECKING:
     import httpx
 
     from agent.catalog import Catalog
-    from agent.config.servers import ServerConfig
     from agent.tools import Toolset
 
 __all__ = ["CompareArgs", "compare_lines", "execute"]
@@ -83,32 +91,6 @@ class _ModelEvents:
             sys.stderr.write(f"  {tag} {mark} {call.server}.{call.tool} ({call.duration_ms:.0f} ms)\n")
 
 
-def _read_prompt(prompt: str) -> str:
-    if prompt != "-":
-        return prompt
-    text = sys.stdin.read()
-    if not text.strip():
-        raise ConfigError("the prompt read from stdin is empty", source="PROMPT '-'")
-    return text
-
-
-def _servers(args: CompareArgs, endpoint: Endpoint) -> dict[str, ServerConfig]:
-    from agent.config.server_spec import resolve_server
-    from agent.config.servers import find_mcp_config, load_mcp_config
-
-    path = find_mcp_config(args.mcp_config, endpoint.cwd, endpoint.env)
-    configured = load_mcp_config(path, env=endpoint.env) if path is not None else {}
-    resolved: dict[str, ServerConfig] = {}
-    for spec in args.servers:
-        name, server = resolve_server(spec, configured, cwd=endpoint.cwd)
-        unique, n = name, 1
-        while unique in resolved:
-            n += 1
-            unique = f"{name}-{n}"
-        resolved[unique] = server
-    return resolved
-
-
 def _calls(result: RunResult) -> str:
     errors = sum(c.is_error for c in result.tool_calls)
     return f"{len(result.tool_calls)} ({errors} failed)" if errors else str(len(result.tool_calls))
@@ -152,17 +134,14 @@ async def _main(args: CompareArgs) -> int:
     from agent.model_info import load_catalog_or_note
     from agent.providers.openai_compat import create_http_client
 
-    if args.protocol not in _PROTOCOLS:
-        raise ConfigError(
-            f"expected one of {', '.join(_PROTOCOLS)}, got {args.protocol!r}", source="--protocol"
-        )
+    check_choice(args.protocol, _PROTOCOLS, "--protocol")
     models = list(dict.fromkeys(m.strip() for m in args.models))
     if not models or "" in models:
         raise ConfigError("give one or more models with -m/--model", source="--model")
-    prompt = _read_prompt(args.prompt)
+    prompt = read_prompt(args.prompt)
     endpoint = open_endpoint(args.provider, args.config)
     api_key = endpoint.provider.require_api_key()
-    servers = _servers(args, endpoint)
+    servers = resolve_servers(args.servers, args.mcp_config, endpoint.cwd, endpoint.env)
     entries = [_Entry(m) for m in models]
     renderer = HumanRenderer(sys.stderr, sys.stderr, verbose=args.verbose)
     async with (
@@ -204,14 +183,7 @@ class _Comparison:
 
     def remember_no_native_tools(self, model: str) -> None:
         """Record a 404 "no tool endpoints", so later runs of ``model`` start on the text protocol."""
-        from agent.cache import user_cache_dir
-        from agent.probe_store import ProbeStore
-
-        store = ProbeStore.in_cache_dir(user_cache_dir(self.endpoint.env))
-        try:
-            store.record_no_native_tools(self.endpoint.base_url, model)
-        except ConfigError as exc:
-            warn(f"could not remember the text protocol for {model}: {exc}")
+        remember_no_native_tools(self.endpoint.env, self.endpoint.base_url, model)
 
     async def run(self, entry: _Entry) -> None:
         """Run the task on ``entry.model`` (bounded by ``--concurrency``) and keep the result."""

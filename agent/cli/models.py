@@ -1,100 +1,25 @@
-"""``agent models``: the endpoint's model catalog, filtered and sorted.
-
-Also the endpoint set-up and error handling that ``agent probe`` and ``agent compare`` share.
-"""
+"""``agent models``: the endpoint's model catalog, filtered and sorted."""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast, get_args
 
-import anyio
-
-from agent.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK
-from agent.cli.render import describe_error
+from agent.cli.common import Endpoint, open_endpoint, run_command, warn
+from agent.cli.exit_codes import EXIT_OK
 from agent.cli.tables import text_table
-from agent.errors import AgentError, ConfigError
+from agent.errors import ConfigError
 
 if TYPE_CHECKING:
     from agent.catalog import Catalog, CatalogEntry
-    from agent.config.providers import ProviderConfig
 
-__all__ = ["Endpoint", "ModelsArgs", "execute", "open_endpoint", "run_command", "warn"]
+__all__ = ["ModelsArgs", "execute"]
 
 _MILLION = Decimal(1_000_000)
-
-
-def warn(message: str, level: str = "warning") -> None:
-    """One line for the user on stderr."""
-    sys.stderr.write(f"{level}: {message}\n")
-    sys.stderr.flush()
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """The provider a command talks to, with the environment its files were expanded from."""
-
-    provider: ProviderConfig
-    env: dict[str, str]
-    cwd: Path
-    config_dir: Path | None
-
-    @property
-    def base_url(self) -> str:
-        """The API root (``OPENROUTER_BASE_URL`` applied)."""
-        return self.provider.config.api_endpoint
-
-    def optional_key(self) -> str | None:
-        """The API key if one is configured (the catalog needs none)."""
-        try:
-            return self.provider.require_api_key()
-        except ConfigError:
-            return None
-
-
-def open_endpoint(provider: str | None, config: Path | None) -> Endpoint:
-    """Load the provider's file as ``agent run`` does (``--provider``, ``--config``, ``.env``).
-
-    Raises:
-        ConfigError: the provider or its file is wrong.
-    """
-    from agent.config.env import environment
-    from agent.config.providers import load_provider
-
-    cwd = Path.cwd()
-    env = environment(cwd)
-    loaded = load_provider(provider, explicit=config, cwd=cwd, env=env)
-    config_dir = config if config is not None and config.is_dir() else None
-    return Endpoint(loaded, env, cwd, config_dir)
-
-
-def _first_agent_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    for exc in group.exceptions:
-        inner = _first_agent_error(exc) if isinstance(exc, BaseExceptionGroup) else exc
-        if isinstance(inner, AgentError | KeyboardInterrupt):
-            return inner
-    return group
-
-
-def run_command(main: Callable[[], Awaitable[int]], *, verbose: bool = False) -> int:
-    """Run an async command body; a user's mistake or a provider failure is one line and its exit code."""
-    try:
-        try:
-            return anyio.run(main)
-        except BaseExceptionGroup as group:
-            raise _first_agent_error(group) from group
-    except AgentError as exc:
-        for line in describe_error(exc, verbose=verbose):
-            sys.stderr.write(line + "\n")
-        return exc.exit_code
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        return EXIT_INTERRUPTED
 
 
 @dataclass

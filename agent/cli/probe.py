@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from agent.cli.common import Endpoint, open_endpoint, run_command, warn
 from agent.cli.exit_codes import EXIT_OK
-from agent.cli.models import Endpoint, open_endpoint, run_command, warn
 from agent.cli.tables import format_cost, format_duration, markdown_table, text_table
 from agent.errors import ConfigError
 

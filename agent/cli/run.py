@@ -10,6 +10,13 @@ from typing import TYPE_CHECKING, Literal, cast
 
 import anyio
 
+from agent.cli.common import (
+    check_choice,
+    first_agent_error,
+    read_prompt,
+    remember_no_native_tools,
+    resolve_servers,
+)
 from agent.cli.exit_codes import EXIT_INTERRUPTED, exit_code_for
 from agent.cli.render import HumanRenderer, describe_error
 from agent.errors import AgentError, ConfigError
@@ -17,7 +24,6 @@ from agent.events import Event, Notice, ProtocolSwitched, RunFinished
 from agent.result import ErrorInfo, RunResult
 
 if TYPE_CHECKING:
-    from agent.config.servers import ServerConfig
     from agent.loop import RunOptions
     from agent.model_info import ResolvedModel
 
@@ -52,32 +58,6 @@ class RunArgs:
     protocol: str = "auto"
 
 
-def _read_prompt(prompt: str) -> str:
-    if prompt != "-":
-        return prompt
-    text = sys.stdin.read()
-    if not text.strip():
-        raise ConfigError("the prompt read from stdin is empty", source="PROMPT '-'")
-    return text
-
-
-def _resolve_servers(args: RunArgs, cwd: Path, env: dict[str, str]) -> dict[str, ServerConfig]:
-    from agent.config.server_spec import resolve_server
-    from agent.config.servers import find_mcp_config, load_mcp_config
-
-    path = find_mcp_config(args.mcp_config, cwd, env)
-    configured = load_mcp_config(path, env=env) if path is not None else {}
-    resolved: dict[str, ServerConfig] = {}
-    for spec in args.servers:
-        name, server = resolve_server(spec, configured, cwd=cwd)
-        unique, n = name, 1
-        while unique in resolved:
-            n += 1
-            unique = f"{name}-{n}"
-        resolved[unique] = server
-    return resolved
-
-
 class _Runner:
     """One CLI run: owns the output streams and the renderer."""
 
@@ -97,15 +77,9 @@ class _Runner:
 
     def remember_no_native_tools(self, model: str) -> None:
         """Record that ``model`` has no tool endpoints, so later runs start on the text protocol."""
-        from agent.cache import user_cache_dir
-        from agent.probe_store import ProbeStore
-
         assert self.probe_endpoint is not None
         env, base_url = self.probe_endpoint
-        try:
-            ProbeStore.in_cache_dir(user_cache_dir(env)).record_no_native_tools(base_url, model)
-        except ConfigError as exc:
-            self.renderer(Notice(message=f"could not remember the text protocol for {model}: {exc}"))
+        remember_no_native_tools(env, base_url, model)
 
     async def main(self) -> RunResult:
         from agent.config.env import environment
@@ -115,22 +89,15 @@ class _Runner:
 
         args = self.args
         cwd = Path.cwd()
-        if args.tool_choice is not None and args.tool_choice not in _TOOL_CHOICES:
-            raise ConfigError(
-                f"expected one of {', '.join(_TOOL_CHOICES)}, got {args.tool_choice!r}",
-                source="--tool-choice",
-            )
-        if args.protocol not in _PROTOCOLS:
-            raise ConfigError(
-                f"expected one of {', '.join(_PROTOCOLS)}, got {args.protocol!r}", source="--protocol"
-            )
-        prompt = _read_prompt(args.prompt)
+        check_choice(args.tool_choice, _TOOL_CHOICES, "--tool-choice")
+        check_choice(args.protocol, _PROTOCOLS, "--protocol")
+        prompt = read_prompt(args.prompt)
         env = environment(cwd)
         provider = load_provider(args.provider, explicit=args.config, cwd=cwd, env=env)
         model_name = args.model or provider.config.default_model
         self.result = RunResult(model=model_name, models_tried=[model_name])
         api_key = provider.require_api_key()
-        servers = _resolve_servers(args, cwd, env)
+        servers = resolve_servers(args.servers, args.mcp_config, cwd, env)
         options = RunOptions(
             max_turns=args.max_turns,
             timeout=args.timeout,
@@ -222,15 +189,6 @@ class _Runner:
         return code
 
 
-def _first_agent_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The error a task group wrapped: the first AgentError (or interrupt) inside, else the group."""
-    for exc in group.exceptions:
-        inner = _first_agent_error(exc) if isinstance(exc, BaseExceptionGroup) else exc
-        if isinstance(inner, AgentError | KeyboardInterrupt):
-            return inner
-    return group
-
-
 def execute(args: RunArgs) -> int:
     """Run the agent as the CLI does and return the exit code; never raises for user mistakes."""
     runner = _Runner(args)
@@ -238,7 +196,7 @@ def execute(args: RunArgs) -> int:
         try:
             result = anyio.run(runner.main)
         except BaseExceptionGroup as group:
-            raise _first_agent_error(group) from group
+            raise first_agent_error(group) from group
     except AgentError as exc:
         result = runner.result
         result.fail(exc)
