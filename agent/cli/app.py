@@ -5,6 +5,7 @@ Heavy imports (httpx, the MCP SDK) happen inside the commands, so ``agent --help
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -318,5 +319,22 @@ def compare(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: a usage mistake is one line on stderr and exit code 2."""
+    from typer.exceptions import TyperException
+
+    try:
+        code = app(standalone_mode=False)
+    except TyperException as exc:  # click's usage and parameter errors
+        format_message = getattr(exc, "format_message", None)
+        if format_message is None:
+            raise
+        ctx = getattr(exc, "ctx", None)
+        where = ctx.command_path if ctx is not None else "agent"
+        message = " ".join(str(format_message()).split())
+        if message:  # empty when the help was shown because no arguments were given
+            sys.stderr.write(f"error: {where}: {message} (see '{where} --help')\n")
+        sys.exit(int(getattr(exc, "exit_code", 2)))
+    except typer.Abort:
+        sys.stderr.write("aborted\n")
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -366,3 +366,24 @@ def test_max_tool_output_cuts_a_huge_result_with_a_notice_the_model_sees(
     assert len(sent) < 5_500
     assert "output truncated: 50,000 characters" in sent
     server.assert_clean()
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["run", "--bogus", "x"], "error: agent run: No such option: --bogus"),
+        (["run"], "error: agent run: Missing argument 'prompt'."),
+        (["run", "hi", "--max-turns", "zero"], "error: agent run: Invalid value for '--max-turns'"),
+        (["nosuch"], "error: agent: No such command 'nosuch'."),
+        (
+            ["run", "hi", "--tool-choice", "sometimes"],
+            "error: --tool-choice: expected one of auto, required, none",
+        ),
+    ],
+)
+def test_a_bad_flag_is_one_line_naming_it_with_exit_2(args: list[str], line: str, tmp_path: Path) -> None:
+    done = run_agent_cli(*args, env=agent_env(None, tmp_path), cwd=tmp_path)
+    assert done.code == 2
+    [only] = done.stderr.splitlines()
+    assert only.startswith(line)
+    assert "Traceback" not in done.stderr
