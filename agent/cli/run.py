@@ -130,10 +130,9 @@ class _Runner:
                     extra_headers=provider.config.headers,
                     on_event=self.on_event,
                 )
-                resolved: list[ResolvedModel] = []
-
-                async def look_up_model() -> None:
-                    found = await resolve_model(
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(manager.wait_started)
+                    resolved = await resolve_model(
                         http,
                         base_url=base_url,
                         api_key=api_key,
@@ -142,14 +141,9 @@ class _Runner:
                         cwd=cwd,
                         config_dir=config_dir,
                     )
-                    resolved.append(found)
-
-                async with anyio.create_task_group() as tg:
-                    tg.start_soon(look_up_model)
-                    await manager.wait_started()
                 if args.strict_servers and manager.failed:
                     raise manager.failed[0].error or ConfigError("a server failed to start")
-                options = self.adapt(options, resolved[0], provider.config.context_window)
+                options = self.adapt(options, resolved, provider.config.context_window)
                 self.probe_endpoint = (env, base_url)
                 self.result = await run_agent(model, manager, prompt, options, on_event=self.on_event)
         return self.result
