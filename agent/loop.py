@@ -262,8 +262,13 @@ class _Run:
                     )
                 )
         required = first_turn and self.options.tool_choice == "required"
-        system = text_protocol.system_prompt(specs, self.options.system, require_call=required)
-        messages: list[Message] = [SystemMessage(content=system)]
+        messages: list[Message] = []
+        if settings.tool_choice == "none":  # no tools on offer: the run's own system prompt only
+            if self.options.system:
+                messages.append(SystemMessage(content=self.options.system))
+        else:
+            system = text_protocol.system_prompt(specs, self.options.system, require_call=required)
+            messages.append(SystemMessage(content=system))
         messages.extend(m for m in text_protocol.to_text_history(history) if not isinstance(m, SystemMessage))
         plain = settings.model_copy(update={"tool_choice": None})
         return await self.model.complete(messages, [], plain, on_delta)

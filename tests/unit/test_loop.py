@@ -531,3 +531,13 @@ async def test_required_tool_choice_in_text_protocol_asks_for_a_call_on_the_firs
     assert "you must call at least one tool" in first.messages[0].content
     assert "you must call at least one tool" not in second.messages[0].content
     assert first.settings.tool_choice is None
+
+
+async def test_tool_choice_none_in_text_protocol_offers_no_tools() -> None:
+    model = ScriptedChatModel([reply("just text")])
+    result = await run_agent(
+        model, calc_tools(), "hi", RunOptions(protocol="text", tool_choice="none", system="S")
+    )
+    assert result.output == "just text"
+    [request] = model.requests
+    assert [(m.role, m.content) for m in request.messages] == [("system", "S"), ("user", "hi")]
