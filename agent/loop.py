@@ -57,9 +57,11 @@ class RunOptions:
     the model must be free to answer. ``protocol="text"`` describes the tools in the system
     prompt and parses ``<tool_call>`` blocks from the answer (for models without native tool
     calling); a native run switches to it when the provider says the model has no tool
-    endpoints. With ``context_window`` known, requests are kept within
-    ``context_window - reserve_tokens`` by compacting old tool results; without it only
-    ``max_tool_output_chars`` caps each result.
+    endpoints, or when the model writes its calls as ``<tool_call>`` text, unless
+    ``protocol_switch`` is off (``agent probe`` turns it off to see what the model does alone).
+
+    With ``context_window`` known, requests are kept within ``context_window - reserve_tokens``
+    by compacting old tool results; without it only ``max_tool_output_chars`` caps each result.
 
     Raises:
         ConfigError: a context option is out of range.
@@ -76,6 +78,7 @@ class RunOptions:
     reserve_tokens: int = 2000
     max_tool_output_chars: int | None = 100_000
     protocol: ToolProtocol = "native"
+    protocol_switch: bool = True
 
     def __post_init__(self) -> None:
         if self.context_window is not None and self.context_window <= 0:
@@ -184,6 +187,19 @@ class _Run:
             response = await self.request(history, settings, on_delta, first_turn=turn == 1)
             message = response.message
             problems: list[str] = []
+            if (
+                self.protocol == "native"
+                and self.options.protocol_switch
+                and self._writes_calls_as_text(message)
+            ):
+                self.protocol = self.result.tool_protocol = "text"
+                self.emit(
+                    ProtocolSwitched(
+                        model=response.model or self.model.model_name,
+                        tool_protocol="text",
+                        reason="the model wrote its tool calls as <tool_call> text",
+                    )
+                )
             if self.protocol == "text":
                 message, problems = _parse_text_reply(message)
             self.result.turns = turn
@@ -215,6 +231,17 @@ class _Run:
                 history.append(UserMessage(content="\n".join(problems)))
         self.result.stop_reason = "max_turns"
         self.emit(Notice(message=f"stopped after {options.max_turns} turns (--max-turns)"))
+
+    def _writes_calls_as_text(self, message: AssistantMessage) -> bool:
+        """A native reply with no calls whose text holds ``<tool_call>`` blocks naming our tools.
+
+        Some models (served through providers that do not map their tool format) answer this way;
+        the run goes on in the text protocol rather than taking the blocks for the answer.
+        """
+        if message.tool_calls or not message.content or "<tool_call>" not in message.content:
+            return False
+        calls = text_protocol.parse(message.content).calls
+        return bool(calls) and all(self.table.names.resolve(c.name) is not None for c in calls)
 
     async def request(
         self,
@@ -253,7 +280,7 @@ class _Run:
             try:
                 return await self.model.complete(history, specs, settings, on_delta)
             except NoToolEndpointsError as exc:
-                if not specs:
+                if not specs or not self.options.protocol_switch:
                     raise
                 self.protocol = self.result.tool_protocol = "text"
                 self.emit(

@@ -171,7 +171,10 @@ def _book(**arguments: Any) -> str:
 
 
 _SINGLE = "What is the weather in Paris right now? Use the get_weather tool."
-_OPTIONS = RunOptions(max_turns=1, tool_timeout=10.0, context_window=None, max_tool_output_chars=4000)
+# No switch to the text protocol: a native check must see what the model does on its own.
+_OPTIONS = RunOptions(
+    max_turns=1, tool_timeout=10.0, context_window=None, max_tool_output_chars=4000, protocol_switch=False
+)
 
 
 def _single(*, stream: bool = False, protocol: Literal["native", "text"] = "native") -> Callable[[], _Task]:
@@ -271,7 +274,7 @@ async def probe_model(
         if exit_code is None and isinstance(run.exception, AgentError):
             exit_code = run.exception.exit_code
         if check.name == "single" and check.native:
-            if run.tool_protocol == "text":
+            if run.error is not None and run.error.type == "NoToolEndpointsError":
                 refused = True
                 blocked = "not run: the endpoint takes no tools (404)"
             elif outcome.verdict == "error":

@@ -74,13 +74,13 @@ def _problem(call: ToolCallRecord, schema: dict[str, Any]) -> str | None:
 
 def _failed_run(result: RunResult, *, native: bool) -> Judgement | None:
     """The verdict when the run itself did not get to a judgeable answer, else None."""
+    if result.error is not None and result.error.type == "NoToolEndpointsError":
+        return "fail", _REFUSED
     if result.stop_reason == "error":
         message = result.error.message if result.error else "the run failed"
         return "error", _short(message, _MAX_DETAIL)
     if result.stop_reason == "timeout":
         return "error", "timed out"
-    if native and result.tool_protocol == "text":
-        return "fail", _REFUSED
     return None
 
 

@@ -38,12 +38,13 @@ def test_json_has_one_run_object_per_model_showing_how_each_kind_did(tmp_path: P
         ("sim/no-tools", "completed", "text", 2, [add, add]),
         ("sim/sequential", "completed", "native", 3, [add, add]),
         ("sim/wrong-types", "completed", "native", 2, [failed, failed]),
-        ("sim/text-calls", "completed", "native", 1, []),
+        # Calls written as <tool_call> text in native mode are run: the model continues in text.
+        ("sim/text-calls", "completed", "text", 2, [add, add]),
     ]
     assert [run["output"] for run in runs[:3]] == ["Here is what the tools returned: 5; 9"] * 3
-    assert runs[4]["output"].startswith("I will use the tools.\n<tool_call>")
+    assert runs[4]["output"] == "Here is what the tools returned: 5; 9"
     assert runs[3]["tool_calls"][0]["output"].startswith("Invalid arguments for tool 'add': '")
-    assert [run["usage"]["cost"] for run in runs] == [0.002, 0.002, 0.003, 0.002, 0.001]
+    assert [run["usage"]["cost"] for run in runs] == [0.002, 0.002, 0.003, 0.002, 0.002]
     assert set(runs[0]) == {
         "requested_model", "output", "stop_reason", "model", "models_tried", "tool_protocol", "turns",
         "tool_calls", "usage", "duration_ms", "error",
@@ -65,7 +66,7 @@ def test_the_table_compares_outcome_turns_calls_tokens_cost_and_shows_each_answe
         "sim/no-tools completed text 2 2 30 $0.0020",
         "sim/sequential completed native 3 2 45 $0.0030",
         "sim/wrong-types completed native 2 2 (2 failed) 30 $0.0020",
-        "sim/text-calls completed native 1 0 15 $0.0010",
+        "sim/text-calls completed text 2 2 30 $0.0020",
     ]
     assert all(re.fullmatch(r"\d+ ms|\d+\.\d s", row[-1]) for row in cells[1:])
     assert answers.splitlines() == [
@@ -74,8 +75,7 @@ def test_the_table_compares_outcome_turns_calls_tokens_cost_and_shows_each_answe
         "sim/sequential   Here is what the tools returned: 5; 9",
         "sim/wrong-types  Here is what the tools returned: Invalid arguments for tool 'add': "
         "'3' is not of type 'integer' at …",
-        'sim/text-calls   I will use the tools. <tool_call> {"name": "add", "arguments": {"a": 2, "b": 3}} '
-        "</tool_call> <tool…",
+        "sim/text-calls   Here is what the tools returned: 5; 9",
     ]
 
 

@@ -36,7 +36,7 @@ def test_the_table_shows_each_kinds_verdicts_and_why_checks_did_not_pass(tmp_pat
     assert rows(done.stdout) == [
         "MODEL single typed parallel restraint required result stream text PASSED COST TIME",
         "sim/capable pass pass pass pass pass pass pass pass 8/8 $0.0090 <time>",
-        "sim/no-tools fail skip skip skip skip skip skip pass 1/2 $0.0020 <time>",
+        "sim/no-tools fail skip skip skip skip skip skip pass 1/2 $0.0010 <time>",
         "sim/sequential pass pass fail pass skip pass pass pass 6/7 $0.0080 <time>",
         "sim/wrong-types pass fail pass pass pass pass pass pass 7/8 $0.0090 <time>",
         "sim/text-calls fail fail fail pass fail fail fail pass 2/8 $0.0080 <time>",

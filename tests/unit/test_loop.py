@@ -541,3 +541,25 @@ async def test_tool_choice_none_in_text_protocol_offers_no_tools() -> None:
     assert result.output == "just text"
     [request] = model.requests
     assert [(m.role, m.content) for m in request.messages] == [("system", "S"), ("user", "hi")]
+
+
+async def test_calls_written_as_text_in_native_mode_are_run_and_the_run_continues_in_text() -> None:
+    from agent.events import ProtocolSwitched
+
+    model = ScriptedChatModel(
+        [reply('<tool_call>{"name": "add", "arguments": {"a": 2, "b": 3}}</tool_call>'), reply("5")]
+    )
+    events: list[Event] = []
+    result = await run_agent(model, calc_tools(), "2+3?", on_event=events.append)
+    assert (result.output, result.tool_protocol) == ("5", "text")
+    assert [(c.tool, c.output) for c in result.tool_calls] == [("add", "5")]
+    [switch] = [e for e in events if isinstance(e, ProtocolSwitched)]
+    assert switch.reason == "the model wrote its tool calls as <tool_call> text"
+    assert model.requests[1].tools == []
+
+
+async def test_tool_call_text_naming_no_known_tool_is_just_an_answer() -> None:
+    text = 'Use it like <tool_call>{"name": "rm", "arguments": {}}</tool_call>.'
+    model = ScriptedChatModel([reply(text)])
+    result = await run_agent(model, calc_tools(), "how do I call tools?")
+    assert (result.output, result.tool_protocol, result.tool_calls) == (text, "native", [])

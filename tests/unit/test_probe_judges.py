@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import pytest
 
-from agent.errors import AgentError, ModelNotFoundError, ProviderUnavailableError
+from agent.errors import AgentError, ModelNotFoundError, NoToolEndpointsError, ProviderUnavailableError
 from agent.probe_judges import (
     Judgement,
     judge_parallel,
@@ -62,9 +62,9 @@ CASES: list[tuple[str, Callable[[RunResult], Judgement], RunResult, Judgement]] 
         ("pass", 'get_weather({"city":"Paris"})'),
     ),
     (
-        "single: a 404 switch to text fails natively",
+        "single: a 404 for tools fails natively",
         judge_single,
-        run("", rec("get_weather", {"city": "Paris"}), protocol="text"),
+        run(error=NoToolEndpointsError("no endpoint of x supports tool use (404): No endpoints", status=404)),
         ("fail", REFUSED),
     ),
     (

@@ -94,8 +94,8 @@ def test_a_probe_sums_cost_and_time_and_counts_as_errored_only_without_verdicts(
 @pytest.mark.anyio
 async def test_a_404_for_tools_skips_the_native_checks_and_still_tries_the_text_protocol() -> None:
     refusal = NoToolEndpointsError("no endpoint of scripted/model supports tool use (404): No endpoints")
-    # The loop switches to text on the 404 within the first check, so that check makes two requests.
-    model = ScriptedChatModel([refusal, reply(TEXT_CALL), reply(TEXT_CALL)])
+    # Native checks run without the protocol switch: the 404 ends the first check at once.
+    model = ScriptedChatModel([refusal, reply(TEXT_CALL)])
     result = await probe_model(model)
     model.assert_consumed()
     skipped = "not run: the endpoint takes no tools (404)"
@@ -105,7 +105,7 @@ async def test_a_404_for_tools_skips_the_native_checks_and_still_tries_the_text_
         ("text", "pass", 'get_weather({"city":"Paris"})'),
     ]
     assert result.tools_refused
-    assert [bool(r.tools) for r in model.requests] == [True, False, False]
+    assert [bool(r.tools) for r in model.requests] == [True, False]
 
 
 @pytest.mark.anyio
