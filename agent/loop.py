@@ -373,6 +373,8 @@ class _Run:
                 return await self.toolset.call(ref.server, ref.tool, arguments)
             except AgentError as exc:
                 return ToolOutcome(f"Tool '{name}' failed: {exc}", True)
+            except Exception as exc:  # a toolset that broke its contract must not end the run
+                return ToolOutcome(f"Tool '{name}' failed: {type(exc).__name__}: {exc}", True)
         assert scope.cancelled_caught
         return ToolOutcome(f"Tool '{name}' timed out after {timeout:g} s and was cancelled.", True)
 

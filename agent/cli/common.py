@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import traceback
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ __all__ = [
     "Endpoint",
     "check_choice",
     "first_agent_error",
+    "internal_error",
     "open_endpoint",
     "read_prompt",
     "remember_no_native_tools",
@@ -131,6 +133,14 @@ def first_agent_error(group: BaseExceptionGroup[BaseException]) -> BaseException
     return group
 
 
+def internal_error(exc: Exception, *, verbose: bool) -> AgentError:
+    """An unexpected exception as one line; with ``verbose`` its traceback goes to stderr first."""
+    if verbose:
+        traceback.print_exception(exc, file=sys.stderr)
+    hint = "" if verbose else " (run with --verbose for the traceback)"
+    return AgentError(f"internal error: {type(exc).__name__}: {exc}{hint}")
+
+
 def run_command(main: Callable[[], Awaitable[int]], *, verbose: bool = False) -> int:
     """Run an async command body; a user's mistake or a provider failure is one line and its exit code."""
     try:
@@ -145,3 +155,7 @@ def run_command(main: Callable[[], Awaitable[int]], *, verbose: bool = False) ->
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug of ours: one line, the traceback only with --verbose
+        error = internal_error(exc, verbose=verbose)
+        sys.stderr.write(f"error: {error}\n")
+        return error.exit_code

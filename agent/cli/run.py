@@ -13,6 +13,7 @@ import anyio
 from agent.cli.common import (
     check_choice,
     first_agent_error,
+    internal_error,
     read_prompt,
     remember_no_native_tools,
     resolve_servers,
@@ -202,4 +203,7 @@ def execute(args: RunArgs) -> int:
         sys.stderr.write("interrupted\n")
         runner.finish(result, EXIT_INTERRUPTED)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug of ours: one line (the traceback with --verbose), the JSON still written
+        result = runner.result
+        result.fail(internal_error(exc, verbose=args.verbose))
     return runner.finish(result, exit_code_for(result))

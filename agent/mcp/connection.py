@@ -153,8 +153,10 @@ class McpConnection:
                 said = f" (its last words: {last[0].strip()})" if last else ""
                 message = f"the MCP server '{self.name}' exited during the call{said}"
             return ToolOutcome(f"Error calling tool '{tool}': {message}", is_error=True)
-        except RuntimeError as exc:
+        except RuntimeError as exc:  # e.g. the SDK's check of structured content against outputSchema
             return ToolOutcome(f"Error calling tool '{tool}': {exc}", is_error=True)
+        except Exception as exc:  # a malformed result or a transport failure: the run goes on
+            return ToolOutcome(f"Error calling tool '{tool}': {type(exc).__name__}: {exc}", is_error=True)
         return outcome_from_result(result)
 
     async def _serve(self, client: Client) -> None:

@@ -563,3 +563,15 @@ async def test_tool_call_text_naming_no_known_tool_is_just_an_answer() -> None:
     model = ScriptedChatModel([reply(text)])
     result = await run_agent(model, calc_tools(), "how do I call tools?")
     assert (result.output, result.tool_protocol, result.tool_calls) == (text, "native", [])
+
+
+async def test_a_toolset_that_raises_gives_an_error_result_instead_of_ending_the_run() -> None:
+    class Broken(StaticToolset):
+        async def call(self, server: str, tool: str, arguments: dict[str, object]) -> ToolOutcome:
+            raise ValueError("malformed result from the server")
+
+    tools = Broken("s").add("t", lambda: "unused")
+    model = ScriptedChatModel([reply(None, call("t")), reply("carried on")])
+    result = await run_agent(model, tools, "go")
+    assert (result.stop_reason, result.output) == ("completed", "carried on")
+    assert result.tool_calls[0].output == "Tool 't' failed: ValueError: malformed result from the server"
