@@ -9,25 +9,11 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 
+from agent.config.paths import user_cache_dir
+
 __all__ = ["endpoint_key", "user_cache_dir", "write_atomically"]
-
-
-def user_cache_dir(env: Mapping[str, str], cwd: Path | None = None) -> Path:
-    """The per-user cache directory.
-
-    ``$AGENT_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/agent``, else ``~/.cache/agent`` (``~``
-    from ``$HOME`` in ``env`` when set). Relative values resolve against ``cwd``.
-    """
-    base = cwd or Path.cwd()
-    if env.get("AGENT_CACHE_DIR"):
-        return base / Path(env["AGENT_CACHE_DIR"]).expanduser()
-    if env.get("XDG_CACHE_HOME"):
-        return base / Path(env["XDG_CACHE_HOME"]).expanduser() / "agent"
-    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
-    return home / ".cache" / "agent"
 
 
 def endpoint_key(base_url: str) -> str:

@@ -17,11 +17,23 @@ __all__ = [
     "PROVIDER_SUFFIXES",
     "bundled_config_dir",
     "config_dirs",
+    "user_cache_dir",
     "user_config_dir",
 ]
 
 PROVIDER_SUFFIXES = (".yaml", ".yml")
 MCP_FILE_NAMES = ("mcp.json", "mcp.yaml", "mcp.yml")
+
+
+def _user_dir(env: Mapping[str, str], cwd: Path | None, override: str, xdg: str, default: str) -> Path:
+    """``$override`` if set, else ``$xdg/agent``, else ``~/<default>/agent``; relative to ``cwd``."""
+    base = cwd or Path.cwd()
+    if env.get(override):
+        return base / Path(env[override]).expanduser()
+    if env.get(xdg):
+        return base / Path(env[xdg]).expanduser() / "agent"
+    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
+    return home / default / "agent"
 
 
 def user_config_dir(env: Mapping[str, str], cwd: Path | None = None) -> Path:
@@ -30,13 +42,16 @@ def user_config_dir(env: Mapping[str, str], cwd: Path | None = None) -> Path:
     ``$AGENT_CONFIG_DIR`` if set, else ``$XDG_CONFIG_HOME/agent``, else ``~/.config/agent``
     (``~`` from ``$HOME`` in ``env`` when set). Relative values resolve against ``cwd``.
     """
-    base = cwd or Path.cwd()
-    if env.get("AGENT_CONFIG_DIR"):
-        return base / Path(env["AGENT_CONFIG_DIR"]).expanduser()
-    if env.get("XDG_CONFIG_HOME"):
-        return base / Path(env["XDG_CONFIG_HOME"]).expanduser() / "agent"
-    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
-    return home / ".config" / "agent"
+    return _user_dir(env, cwd, "AGENT_CONFIG_DIR", "XDG_CONFIG_HOME", ".config")
+
+
+def user_cache_dir(env: Mapping[str, str], cwd: Path | None = None) -> Path:
+    """The per-user cache directory (model catalog, probe results).
+
+    ``$AGENT_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/agent``, else ``~/.cache/agent``
+    (``~`` from ``$HOME`` in ``env`` when set). Relative values resolve against ``cwd``.
+    """
+    return _user_dir(env, cwd, "AGENT_CACHE_DIR", "XDG_CACHE_HOME", ".cache")
 
 
 def bundled_config_dir() -> Path | None:
