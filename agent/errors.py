@@ -73,6 +73,9 @@ class ConfigError(AgentError):
     exit_code = 2
 
     def __init__(self, message: str, *, source: str | None = None, field: str | None = None) -> None:
+        from agent.redaction import redact
+
+        message = redact(message)
         self.source = source
         self.field = field
         self.detail = message

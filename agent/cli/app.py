@@ -318,10 +318,31 @@ def compare(
     )
 
 
+@app.command()
+def trust(
+    directory: Annotated[
+        Path | None, typer.Argument(help="The directory to trust (default: the current one).")
+    ] = None,
+    list_only: Annotated[bool, typer.Option("--list", help="List the trusted directories.")] = False,
+    forget: Annotated[bool, typer.Option("--forget", help="Stop trusting DIRECTORY.")] = False,
+) -> None:
+    """Trust a directory's ./config/ files and .env (they are ignored until you do).
+
+    Trust is recorded with a hash of each file: a file that changes, appears or goes away
+    needs trusting again.
+    """
+    from agent.cli.trust import TrustArgs, execute
+
+    raise typer.Exit(execute(TrustArgs(directory=directory, list_only=list_only, forget=forget)))
+
+
 def main() -> None:
     """Console-script entry point: a usage mistake is one line on stderr and exit code 2."""
     from typer.exceptions import TyperException
 
+    from agent.cli.terminal import install
+
+    install()
     try:
         code = app(standalone_mode=False)
     except TyperException as exc:  # click's usage and parameter errors

@@ -29,6 +29,7 @@ __all__ = [
     "remember_no_native_tools",
     "resolve_servers",
     "run_command",
+    "run_sync",
     "warn",
 ]
 
@@ -67,15 +68,20 @@ class Endpoint:
             return None
 
 
-def open_endpoint(provider: str | None, config: Path | None) -> Endpoint:
-    """Load the provider's file (``--provider``, ``--config``, ``.env`` in the working directory).
+def open_endpoint(provider: str | None, config: Path | None, *, interactive: bool = True) -> Endpoint:
+    """Load the provider's file (``--provider``, ``--config``, ``.env`` in a trusted working directory).
+
+    An untrusted working directory's files are asked about at a terminal (``interactive``), or
+    ignored with one warning line.
 
     Raises:
         ConfigError: the provider or its file is wrong.
     """
+    from agent.cli.trust import settle_project_trust
     from agent.config.env import environment
     from agent.config.providers import load_provider
 
+    settle_project_trust(interactive=interactive)
     cwd = Path.cwd()
     env = environment(cwd)
     loaded = load_provider(provider, explicit=config, cwd=cwd, env=env)
@@ -143,9 +149,14 @@ def internal_error(exc: Exception, *, verbose: bool) -> AgentError:
 
 def run_command(main: Callable[[], Awaitable[int]], *, verbose: bool = False) -> int:
     """Run an async command body; a user's mistake or a provider failure is one line and its exit code."""
+    return run_sync(lambda: anyio.run(main), verbose=verbose)
+
+
+def run_sync(body: Callable[[], int], *, verbose: bool = False) -> int:
+    """Run a command body; a user's mistake or a provider failure is one line and its exit code."""
     try:
         try:
-            return anyio.run(main)
+            return body()
         except BaseExceptionGroup as group:
             raise first_agent_error(group) from group
     except AgentError as exc:

@@ -24,6 +24,7 @@ from agent.cli.common import (
 from agent.cli.exit_codes import EXIT_OK, exit_code_for
 from agent.cli.render import HumanRenderer
 from agent.cli.tables import format_cost, format_duration, text_table
+from agent.cli.terminal import json_safe
 from agent.errors import ConfigError
 from agent.events import Event, Notice, ProtocolSwitched, Retrying, ToolCallFinished
 from agent.result import RunResult
@@ -139,7 +140,7 @@ async def _main(args: CompareArgs) -> int:
     if not models or "" in models:
         raise ConfigError("give one or more models with -m/--model", source="--model")
     prompt = read_prompt(args.prompt)
-    endpoint = open_endpoint(args.provider, args.config)
+    endpoint = open_endpoint(args.provider, args.config, interactive=not args.json_output)
     api_key = endpoint.provider.require_api_key()
     servers = resolve_servers(args.servers, args.mcp_config, endpoint.cwd, endpoint.env)
     entries = [_Entry(m) for m in models]
@@ -157,7 +158,7 @@ async def _main(args: CompareArgs) -> int:
                 tg.start_soon(comparison.run, entry)
     if args.json_output:
         objects = [{"requested_model": e.model, **e.result.model_dump(mode="json")} for e in entries]
-        sys.stdout.write(json.dumps(objects, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_safe(json.dumps(objects, ensure_ascii=False)) + "\n")
     else:
         sys.stdout.write("\n".join(compare_lines([(e.model, e.result) for e in entries])) + "\n")
     if any(e.result.stop_reason == "completed" for e in entries):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, cast, get_args
 from agent.cli.common import Endpoint, open_endpoint, run_command, warn
 from agent.cli.exit_codes import EXIT_OK
 from agent.cli.tables import text_table
+from agent.cli.terminal import json_safe
 from agent.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -139,7 +140,7 @@ async def _main(args: ModelsArgs) -> int:
         raise ConfigError(
             f"expected one of {', '.join(get_args(SortKey))}, got {args.sort!r}", source="--sort"
         )
-    endpoint = open_endpoint(args.provider, args.config)
+    endpoint = open_endpoint(args.provider, args.config, interactive=not args.json_output)
     catalog = await load_catalog_for(endpoint, refresh=args.refresh)
     entries = select(
         catalog.entries.values(),
@@ -149,7 +150,7 @@ async def _main(args: ModelsArgs) -> int:
         sort=cast(SortKey, args.sort),
     )
     if args.json_output:
-        sys.stdout.write(json.dumps([model_json(e) for e in entries], ensure_ascii=False) + "\n")
+        sys.stdout.write(json_safe(json.dumps([model_json(e) for e in entries], ensure_ascii=False)) + "\n")
     elif entries:
         sys.stdout.write("\n".join(model_rows(entries)) + "\n")
     with_tools = sum(e.supports_tools for e in entries)

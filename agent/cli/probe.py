@@ -16,6 +16,7 @@ import anyio
 from agent.cli.common import Endpoint, open_endpoint, run_command, warn
 from agent.cli.exit_codes import EXIT_OK
 from agent.cli.tables import format_cost, format_duration, markdown_table, text_table
+from agent.cli.terminal import json_safe
 from agent.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -138,7 +139,7 @@ async def _main(args: ProbeArgs) -> int:
     models = list(dict.fromkeys(m.strip() for m in args.models))
     if not models or "" in models:
         raise ConfigError("give one or more model ids", source="MODEL")
-    endpoint = open_endpoint(args.provider, args.config)
+    endpoint = open_endpoint(args.provider, args.config, interactive=not args.json_output)
     api_key = endpoint.provider.require_api_key()
     async with create_http_client(endpoint.provider.config.timeout_seconds) as http:
         catalog, note = await load_catalog_or_note(http, endpoint.base_url, api_key=api_key, env=endpoint.env)
@@ -152,7 +153,7 @@ async def _main(args: ProbeArgs) -> int:
     probes = [p.probe for p in plans if p.probe is not None]
     _record(plans, endpoint)
     if args.json_output:
-        sys.stdout.write(json.dumps([_json(p) for p in plans], ensure_ascii=False) + "\n")
+        sys.stdout.write(json_safe(json.dumps([_json(p) for p in plans], ensure_ascii=False)) + "\n")
     else:
         sys.stdout.write("\n".join(probe_lines(probes)) + "\n")
     if args.markdown is not None:

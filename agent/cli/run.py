@@ -21,6 +21,7 @@ from agent.cli.common import (
 )
 from agent.cli.exit_codes import EXIT_INTERRUPTED, exit_code_for
 from agent.cli.render import HumanRenderer, describe_error
+from agent.cli.terminal import json_safe
 from agent.errors import AgentError, ConfigError
 from agent.events import Event, Notice, ProtocolSwitched, RunFinished
 from agent.result import ErrorInfo, RunResult
@@ -84,6 +85,7 @@ class _Runner:
         remember_no_native_tools(env, base_url, model)
 
     async def main(self) -> RunResult:
+        from agent.cli.trust import settle_project_trust
         from agent.config.env import environment
         from agent.config.providers import load_provider
         from agent.loop import RunOptions, run_agent
@@ -94,6 +96,7 @@ class _Runner:
         check_choice(args.tool_choice, _TOOL_CHOICES, "--tool-choice")
         check_choice(args.protocol, _PROTOCOLS, "--protocol")
         prompt = read_prompt(args.prompt)
+        settle_project_trust(interactive=not args.json_output and args.prompt != "-")
         env = environment(cwd)
         provider = load_provider(args.provider, explicit=args.config, cwd=cwd, env=env)
         model_name = args.model or provider.config.default_model
@@ -181,7 +184,7 @@ class _Runner:
             for line in describe_error(result.exception, verbose=self.args.verbose):
                 sys.stderr.write(line + "\n")
         if self.args.json_output:
-            sys.stdout.write(result.model_dump_json() + "\n")
+            sys.stdout.write(json_safe(result.model_dump_json()) + "\n")
         elif result.output and not self.renderer.streamed_text:
             sys.stdout.write(result.output.rstrip("\n") + "\n")
         sys.stdout.flush()

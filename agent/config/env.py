@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from agent.errors import ConfigError
 
-__all__ = ["environment", "expand", "expand_tree", "load_dotenv"]
+__all__ = ["PYTHON_VARIABLE", "environment", "expand", "expand_tree", "load_dotenv"]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DOTENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
@@ -178,12 +179,29 @@ def _dotenv_value(rest: str, source: str, where: str) -> str:
     raise ConfigError(f"unclosed {quote} quote", source=source, field=where)
 
 
-def environment(cwd: Path) -> dict[str, str]:
-    """The variables config files expand from: ``cwd/.env`` merged under ``os.environ``.
+PYTHON_VARIABLE = "AGENT_PYTHON"
+"""``${AGENT_PYTHON}``: the interpreter running agent (for entries that run a bundled server)."""
 
-    The real environment wins over ``.env``, so an exported variable is never overridden.
+_LOCATION_VARIABLES = frozenset(
+    {"HOME", "AGENT_CONFIG_DIR", "AGENT_CACHE_DIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"}
+)
+"""Variables a ``.env`` may not set: they decide where trusted configuration lives."""
+
+
+def environment(cwd: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The variables config files expand from: ``cwd/.env`` merged under the real environment.
+
+    The real environment (``base``, default ``os.environ``) wins over ``.env``, so an exported
+    variable is never overridden. ``.env`` is read only when the user trusts ``cwd`` (see
+    :mod:`agent.config.trust`), and never moves the user config or cache directory.
     """
+    from agent.config.trust import check_project
+
+    real = os.environ if base is None else base
     dotenv = cwd / ".env"
-    merged = load_dotenv(dotenv) if dotenv.is_file() else {}
-    merged.update(os.environ)
+    merged: dict[str, str] = {}
+    if dotenv.is_file() and check_project(cwd, real).trusted:
+        merged = {k: v for k, v in load_dotenv(dotenv).items() if k not in _LOCATION_VARIABLES}
+    merged.update(real)
+    merged.setdefault(PYTHON_VARIABLE, sys.executable)
     return merged

@@ -18,12 +18,25 @@ from pydantic_core import ErrorDetails
 
 from agent.errors import ConfigError
 
-__all__ = ["SECRET_FIELDS", "describe_error", "format_loc", "read_document", "validate"]
+__all__ = [
+    "MAX_CONFIG_BYTES",
+    "MAX_DEPTH",
+    "SECRET_FIELDS",
+    "describe_error",
+    "format_loc",
+    "read_document",
+    "validate",
+]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 SECRET_FIELDS = frozenset({"api_key", "headers", "env"})
 """Field names whose values are never echoed in errors (keys, tokens, Authorization headers)."""
+
+MAX_CONFIG_BYTES = 1024 * 1024
+"""Config files are small; a bigger one is refused before it is parsed."""
+MAX_DEPTH = 32
+"""Deepest nesting of mappings and lists a config file may have."""
 
 _EXPECTED = {
     "missing": "required field is missing",
@@ -72,7 +85,11 @@ def read_document(path: Path, source: str | None = None) -> dict[str, Any]:
     """
     source = source or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            blob = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(blob) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"file is larger than {MAX_CONFIG_BYTES // 1024} KiB", source=source)
+        text = blob.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError("file not found", source=source) from None
     except IsADirectoryError:
@@ -89,18 +106,90 @@ def read_document(path: Path, source: str | None = None) -> dict[str, Any]:
     return data
 
 
+class _DuplicateKeyError(ValueError):
+    """A JSON object names one key twice (the second would silently win)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKeyError(key)
+        result[key] = value
+    return result
+
+
 def _parse_json(text: str, source: str) -> Any:
     try:
-        return json.loads(text) if text.strip() else None
+        data = json.loads(text, object_pairs_hook=_unique_keys) if text.strip() else None
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"invalid JSON: {exc.msg} (column {exc.colno})", source=source, field=f"line {exc.lineno}"
         ) from None
+    except _DuplicateKeyError as exc:
+        raise ConfigError(f"invalid JSON: the key {exc.args[0]!r} appears twice", source=source) from None
+    except RecursionError:
+        raise ConfigError(_too_deep(), source=source) from None
+    _check_depth(data, source)
+    return data
+
+
+def _too_deep() -> str:
+    return f"nested deeper than {MAX_DEPTH} levels"
+
+
+def _check_depth(data: Any, source: str) -> None:
+    """Refuse documents nested deeper than :data:`MAX_DEPTH` (checked without recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ConfigError(_too_deep(), source=source)
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` without aliases (no billion-laughs bombs), duplicate keys or deep nesting."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise yaml.MarkedYAMLError(problem="aliases (*name) are not allowed", problem_mark=mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise yaml.MarkedYAMLError(problem=_too_deep(), problem_mark=mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise yaml.MarkedYAMLError(
+                    problem=f"the key {key!r} appears twice", problem_mark=key_node.start_mark
+                )
+            if isinstance(key, str | int | float | bool):
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def _parse_yaml(text: str, source: str) -> Any:
+    loader = _StrictLoader(text)
     try:
-        return yaml.safe_load(text)
+        return loader.get_single_data()
+    except RecursionError:
+        raise ConfigError(_too_deep(), source=source) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "cannot parse"
@@ -110,9 +199,13 @@ def _parse_yaml(text: str, source: str) -> Any:
         raise ConfigError(message, source=source, field=f"line {mark.line + 1}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {type(exc).__name__}", source=source) from None
+    finally:
+        loader.dispose()
 
 
-def validate(model: type[ModelT], data: Any, *, source: str, prefix: str = "") -> ModelT:
+def validate(
+    model: type[ModelT], data: Any, *, source: str, prefix: str = "", template: Any = None
+) -> ModelT:
     """Validate ``data`` against ``model``; the first problem becomes a one-line ConfigError.
 
     Args:
@@ -120,6 +213,8 @@ def validate(model: type[ModelT], data: Any, *, source: str, prefix: str = "") -
         data: the parsed, expanded data.
         source: the file the data came from, for the message.
         prefix: the field path of ``data`` inside the file (``mcpServers.fs``), if not the top.
+        template: ``data`` as written, before ``${VAR}`` expansion: a bad value that came from a
+            variable is shown as the ``${VAR}`` reference, never as the variable's value.
     """
     try:
         return model.model_validate(data)
@@ -128,11 +223,27 @@ def validate(model: type[ModelT], data: Any, *, source: str, prefix: str = "") -
         first = errors[0]
         loc = [part for part in first["loc"] if isinstance(part, str | int)]
         field = format_loc([prefix, *loc] if prefix else loc) or None
+        if template is not None:
+            written = _lookup(template, loc)
+            if isinstance(written, str) and "$" in written:
+                first = {**first, "input": written}
         message = describe_error(first, model)
         if len(errors) > 1:
             more = len(errors) - 1
             message += f" (and {more} more problem{'s' if more > 1 else ''})"
         raise ConfigError(message, source=source, field=field) from None
+
+
+def _lookup(data: Any, loc: list[str | int]) -> Any:
+    """The value at field path ``loc`` inside ``data``, or ``None`` when there is none."""
+    for part in loc:
+        found = (isinstance(data, dict) and part in data) or (
+            isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        )
+        if not found:
+            return None
+        data = data[part]
+    return data
 
 
 def describe_error(error: ErrorDetails, model: type[BaseModel]) -> str:

@@ -1,4 +1,4 @@
-"""Where config files are looked for: explicit path > ``./config/`` > user config dir > bundled.
+"""Where config files are looked for: explicit path > trusted ``./config/`` > user config dir > bundled.
 
 A config directory holds ``providers/<name>.yaml`` and ``mcp.json`` (or ``mcp.yaml``/``mcp.yml``).
 The bundled defaults are the repository's top-level ``config/`` in a source checkout or
@@ -71,11 +71,15 @@ def config_dirs(cwd: Path, env: Mapping[str, str], explicit_dir: Path | None = N
     """The existing config directories, most important first, without duplicates.
 
     Args:
-        cwd: the working directory (its ``config/`` comes after ``explicit_dir``).
+        cwd: the working directory (its ``config/`` comes after ``explicit_dir``, and only when
+            the user trusts the directory: see :mod:`agent.config.trust`).
         env: the environment, for the user config directory.
         explicit_dir: a directory given with ``--config``, searched first.
     """
-    candidates = [explicit_dir, cwd / "config", user_config_dir(env, cwd), bundled_config_dir()]
+    from agent.config.trust import check_project
+
+    project = cwd / "config" if check_project(cwd, env).trusted else None
+    candidates = [explicit_dir, project, user_config_dir(env, cwd), bundled_config_dir()]
     found: list[Path] = []
     seen: set[Path] = set()
     for candidate in candidates:

@@ -165,7 +165,7 @@ def _load_file(path: Path, cwd: Path, env: Mapping[str, str]) -> ProviderConfig:
     base_url = env.get(_BASE_URL_VARIABLE)
     if base_url and data.get("provider_name") == "openrouter" and isinstance(data.get("config"), dict):
         data["config"]["api_endpoint"] = _base_url_override(base_url)
-    config = validate(ProviderConfig, data, source=source)
+    config = validate(ProviderConfig, data, source=source, template=raw)
     config._source = source
     config._api_key_error = key_error
     return config
@@ -190,10 +190,9 @@ def _expand_api_key(
 def _base_url_override(value: str) -> str:
     try:
         return check_http_url(value).rstrip("/")
-    except ValueError as exc:
-        shown = value if len(value) <= 60 else value[:60] + "..."
+    except ValueError as exc:  # the value is not shown: a proxy URL may carry credentials
         source = f"environment variable {_BASE_URL_VARIABLE}"
-        raise ConfigError(f"{exc}, got {shown!r}", source=source) from None
+        raise ConfigError(str(exc), source=source) from None
 
 
 def _display(path: Path, cwd: Path) -> str:

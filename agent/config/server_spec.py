@@ -14,12 +14,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from agent.config.providers import check_http_url
-from agent.config.servers import HttpServerConfig, ServerConfig, StdioServerConfig
+from agent.config.servers import BUNDLED_SERVERS, HttpServerConfig, ServerConfig, StdioServerConfig
 from agent.errors import ConfigError
 
 __all__ = ["BUNDLED_SERVERS", "bundled_server", "resolve_server"]
 
-BUNDLED_SERVERS = ("calc", "fs", "sqlite")
 _SOURCE = "--server"
 
 

@@ -25,6 +25,7 @@ from agent.config.providers import check_http_url
 from agent.errors import ConfigError
 
 __all__ = [
+    "BUNDLED_SERVERS",
     "DEFAULT_STARTUP_TIMEOUT",
     "HttpServerConfig",
     "ServerConfig",
@@ -34,6 +35,8 @@ __all__ = [
 ]
 
 DEFAULT_STARTUP_TIMEOUT = 30.0
+BUNDLED_SERVERS = ("calc", "fs", "sqlite")
+"""Names of the bundled servers; a configured entry may not take one (it would shadow it)."""
 _HTTP_TYPES = ("http", "streamable-http", "sse")
 
 
@@ -104,6 +107,13 @@ def load_mcp_config(
         prefix = f"mcpServers.{name}"
         if not name.strip():
             raise ConfigError("expected non-empty server names", source=source, field="mcpServers")
+        if name in BUNDLED_SERVERS:
+            raise ConfigError(
+                f"the name {name!r} belongs to the bundled server {name!r} (--server {name}); "
+                "give this entry another name",
+                source=source,
+                field=prefix,
+            )
         if not isinstance(entry, dict):
             raise ConfigError("expected a mapping with 'command' or 'url'", source=source, field=prefix)
         entry = _without_comments(entry)
@@ -112,7 +122,7 @@ def load_mcp_config(
             continue
         model = _entry_model(entry, source, prefix)
         data = entry if disabled else expand_tree(entry, variables, source, prefix)
-        config = validate(model, data, source=source, prefix=prefix)
+        config = validate(model, data, source=source, prefix=prefix, template=entry)
         if isinstance(config, StdioServerConfig) and config.cwd is not None:
             # A relative cwd means relative to the config file, wherever the agent runs.
             cwd = path.parent.absolute() / Path(config.cwd).expanduser()

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from agent.capabilities import CapabilityFacts, CapabilityLayer
+from agent.config.trust import trust_directory
 from agent.errors import ConfigError
 from agent.model_overrides import ModelOverrides, OverrideRule, find_overrides, load_overrides
 
@@ -157,7 +158,9 @@ def test_find_overrides_uses_models_yaml_of_every_config_dir(tmp_path: Path) -> 
     user = write(
         tmp_path / "user" / "models.yaml", 'models:\n  "acme/*":\n    free: false\n    reasoning: true\n'
     )
-    overrides = find_overrides(cwd, {"AGENT_CONFIG_DIR": str(tmp_path / "user")})
+    env = {"AGENT_CONFIG_DIR": str(tmp_path / "user")}
+    trust_directory(cwd, env)
+    overrides = find_overrides(cwd, env)
     assert overrides.layers_for("acme/m") == [
         CapabilityLayer(f"{user} (acme/*)", CapabilityFacts(free=False, reasoning=True)),
         CapabilityLayer(f"{local} (acme/*)", CapabilityFacts(free=True)),

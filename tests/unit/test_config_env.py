@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from agent.config.env import environment, expand, expand_tree, load_dotenv
+from agent.config.trust import trust_directory
 from agent.errors import ConfigError
 
 ENV = {"HOME": "/home/ada", "EMPTY": "", "KEY": "sk-or-v1-abc", "PORT": "8080"}
@@ -146,8 +149,31 @@ def test_environment_merges_dotenv_under_the_real_environment(
     (tmp_path / ".env").write_text("AGENT_T_ONLY_DOTENV=from-dotenv\nAGENT_T_BOTH=from-dotenv\n")
     monkeypatch.setenv("AGENT_T_BOTH", "from-environment")
     monkeypatch.delenv("AGENT_T_ONLY_DOTENV", raising=False)
+    trust_directory(tmp_path, os.environ)
     env = environment(tmp_path)
     assert (env["AGENT_T_ONLY_DOTENV"], env["AGENT_T_BOTH"]) == ("from-dotenv", "from-environment")
+
+
+def test_environment_ignores_the_dotenv_of_an_untrusted_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_text("AGENT_T_ONLY_DOTENV=from-dotenv\n")
+    monkeypatch.delenv("AGENT_T_ONLY_DOTENV", raising=False)
+    assert "AGENT_T_ONLY_DOTENV" not in environment(tmp_path)
+
+
+def test_a_trusted_dotenv_cannot_move_the_user_config_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_text("AGENT_CONFIG_DIR=/elsewhere\nXDG_CONFIG_HOME=/x\nHOME=/h\nOK=1\n")
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    trust_directory(tmp_path, os.environ)
+    env = environment(tmp_path, base={"AGENT_CONFIG_DIR": os.environ["AGENT_CONFIG_DIR"]})
+    assert env == {
+        "AGENT_CONFIG_DIR": os.environ["AGENT_CONFIG_DIR"],
+        "OK": "1",
+        "AGENT_PYTHON": sys.executable,
+    }
 
 
 def test_environment_without_dotenv_is_the_process_environment(

@@ -8,6 +8,7 @@ import agent
 from agent.config.paths import bundled_config_dir, config_dirs, user_config_dir
 from agent.config.providers import load_provider
 from agent.config.servers import find_mcp_config
+from agent.config.trust import trust_directory
 from agent.errors import ConfigError
 
 REPO_CONFIG = Path(agent.__file__).resolve().parent.parent / "config"
@@ -66,6 +67,7 @@ def test_provider_lookup_order_is_explicit_then_local_then_user_then_bundled(
     for layer in layers:
         provider_file(places[layer], f"from-{layer}")
     env = {"AGENT_CONFIG_DIR": str(user)}
+    trust_directory(cwd, env)
     chosen = load_provider(
         "openrouter", explicit=explicit if "explicit" in layers else None, cwd=cwd, env=env
     )
@@ -98,7 +100,9 @@ def test_mcp_config_lookup_order_is_local_then_user_and_bundled_has_none(
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("{}")
     (tmp_path / "work").mkdir(exist_ok=True)
-    found = find_mcp_config(None, tmp_path / "work", {"AGENT_CONFIG_DIR": str(tmp_path / "user")})
+    env = {"AGENT_CONFIG_DIR": str(tmp_path / "user")}
+    trust_directory(tmp_path / "work", env)
+    found = find_mcp_config(None, tmp_path / "work", env)
     assert found == (tmp_path / expected if expected else None)
 
 

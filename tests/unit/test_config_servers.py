@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 import yaml
 
 from agent.config.servers import HttpServerConfig, ServerConfig, StdioServerConfig, load_mcp_config
+from agent.config.trust import trust_directory
 from agent.errors import ConfigError
 
 YAML_DUMP = functools.partial(yaml.safe_dump, sort_keys=False)
@@ -112,6 +114,7 @@ def test_default_environment_includes_dotenv_in_the_working_directory(
     monkeypatch.delenv("AGENT_T_SERVER_CMD", raising=False)
     (tmp_path / ".env").write_text("AGENT_T_SERVER_CMD=from-dotenv\n")
     (tmp_path / "mcp.json").write_text('{"mcpServers": {"a": {"command": "${AGENT_T_SERVER_CMD}"}}}')
+    trust_directory(tmp_path, os.environ)
     assert load_mcp_config(tmp_path / "mcp.json") == {"a": StdioServerConfig(command="from-dotenv")}
 
 
@@ -214,11 +217,11 @@ def test_shipped_example_mcp_config_is_valid() -> None:
 
     bundled = bundled_config_dir()
     assert bundled is not None
-    servers = load_mcp_config(bundled / "mcp.example.json", env={}, include_disabled=True)
+    env = {"AGENT_PYTHON": "/usr/bin/python3"}
+    servers = load_mcp_config(bundled / "mcp.example.json", env=env, include_disabled=True)
     assert {name: (type(config).__name__, config.disabled) for name, config in servers.items()} == {
-        "files": ("StdioServerConfig", False),
-        "db": ("StdioServerConfig", False),
-        "calc": ("StdioServerConfig", False),
+        "notes": ("StdioServerConfig", False),
+        "db": ("StdioServerConfig", True),
         "everything": ("StdioServerConfig", True),
         "remote": ("HttpServerConfig", True),
     }
