@@ -86,7 +86,10 @@ class ConfigError(AgentError):
             where = f"{source}: "
         elif field:
             where = f"{field}: "
-        super().__init__(f"{where}{message}")
+        text = f"{where}{message}"
+        if not text.isprintable():  # one line, whatever names or values a file holds
+            text = "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+        super().__init__(text)
 
 
 class ProviderError(AgentError):

@@ -26,6 +26,7 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DOTENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
 _SYNTAX = "expected ${NAME} or ${NAME:-default}"
+_MAX_NESTING = 16  # ${A:-${B:-...}} levels; deeper is a mistake (or an attack on the parser)
 
 
 def expand(value: str, env: Mapping[str, str], *, source: str | None = None, field: str | None = None) -> str:
@@ -47,6 +48,7 @@ class _Expander:
         self.env = env
         self.source = source
         self.field = field
+        self.depth = 0
 
     def fail(self, message: str) -> ConfigError:
         return ConfigError(message, source=self.source, field=self.field)
@@ -88,7 +90,11 @@ class _Expander:
         if match and text.startswith(":-", i):
             name = match.group()
             use_default = evaluate and not self.env.get(name)
+            self.depth += 1
+            if self.depth > _MAX_NESTING:
+                raise self.fail(f"defaults nested deeper than {_MAX_NESTING} levels; {_SYNTAX}")
             default, end = self.scan(i + 2, evaluate=use_default, closing=True)
+            self.depth -= 1
             if end >= len(text):
                 raise self.fail(f"unclosed variable reference {_shorten(text[start:])}; {_SYNTAX}")
             if not evaluate:

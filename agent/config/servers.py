@@ -107,6 +107,10 @@ def load_mcp_config(
         prefix = f"mcpServers.{name}"
         if not name.strip():
             raise ConfigError("expected non-empty server names", source=source, field="mcpServers")
+        if not name.isprintable():
+            raise ConfigError(
+                "expected a server name without control characters", source=source, field=prefix
+            )
         if name in BUNDLED_SERVERS:
             raise ConfigError(
                 f"the name {name!r} belongs to the bundled server {name!r} (--server {name}); "
