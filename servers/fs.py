@@ -3,14 +3,18 @@
 Run alone over stdio: ``python -m servers.fs ROOT [ROOT...] [--read-only]`` (no roots: the
 current directory). Relative paths resolve against the first root; anything that leads outside
 the roots, by ``..``, an absolute path or a symlink, is refused.
+
+Every tool is wrapped by :func:`servers.fs_errors.tool_errors`, so whatever goes wrong reaches
+the model as one line. Tools are sync and the SDK runs each call in a worker thread, so a slow
+call never holds up the others.
 """
 
 import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
-from servers._cli import OneLineParser, exit_with_error, tool_annotations
+from servers._cli import OneLineParser, configure_logging, exit_with_error, tool_annotations
+from servers.fs_errors import tool_errors
 from servers.sandbox import Sandbox
 
 if TYPE_CHECKING:
@@ -35,31 +39,6 @@ _EDIT_SCHEMA = {
 }
 
 
-@contextmanager
-def _as_tool_error(target: str) -> Iterator[None]:
-    """Turn the errors a caller can fix into ``ToolError`` with one clear line."""
-    from mcp.server.mcpserver.exceptions import ToolError
-
-    try:
-        yield
-    except UnicodeDecodeError as exc:
-        raise ToolError(f"{target} is not UTF-8 text") from exc
-    except ValueError as exc:
-        raise ToolError(str(exc)) from exc
-    except OSError as exc:
-        if exc.errno is None:
-            raise ToolError(str(exc)) from exc
-        reasons = {
-            FileNotFoundError: "no such file or directory",
-            NotADirectoryError: "not a directory",
-            IsADirectoryError: "is a directory",
-            PermissionError: "permission denied",
-            FileExistsError: "a file is in the way",
-        }
-        reason = reasons.get(type(exc), exc.strerror or type(exc).__name__)
-        raise ToolError(f"{target}: {reason}") from exc
-
-
 def build_server(roots: Sequence[str | os.PathLike[str]] = (), *, read_only: bool = False) -> "MCPServer":
     """Create the fs server for ``roots`` (default: the current directory); no write tools if ``read_only``.
 
@@ -71,6 +50,7 @@ def build_server(roots: Sequence[str | os.PathLike[str]] = (), *, read_only: boo
 
     from servers import fs_ops
     from servers.fs_edit import TextEdit
+    from servers.fs_regex import REGEX_SECONDS
 
     sandbox = Sandbox(roots)
     mode = "read-only" if read_only else "read-write"
@@ -85,27 +65,29 @@ def build_server(roots: Sequence[str | os.PathLike[str]] = (), *, read_only: boo
     PathArg = Annotated[str, Field(description=_PATH_HELP)]
 
     @server.tool(annotations=read, structured_output=False)
+    @tool_errors
     def list_allowed_directories() -> str:
         """List the directories this server may access; relative paths start at the first one."""
         return "\n".join(str(root) for root in sandbox.roots)
 
     @server.tool(annotations=read, structured_output=False)
+    @tool_errors
     def list_directory(path: Annotated[str, Field(description=_PATH_HELP)] = ".") -> str:
-        """List a directory: one line per entry ([dir], [file] with its size, [link] with its target)."""
-        with _as_tool_error(path):
-            return fs_ops.list_directory(sandbox, path)
+        """List a directory: one line per entry ([dir], [file] with its size, [link] for a symbolic link)."""
+        return fs_ops.list_directory(sandbox, path)
 
     @server.tool(annotations=read, structured_output=False)
+    @tool_errors
     def read_file(
         path: PathArg,
         offset: Annotated[int, Field(ge=1, description="First line to return (1-based)")] = 1,
         limit: Annotated[int | None, Field(ge=1, description="Most lines to return; omit for all")] = None,
     ) -> str:
-        """Read a UTF-8 text file, whole or a range of lines. Binary and very large files are refused."""
-        with _as_tool_error(path):
-            return fs_ops.read_file(sandbox, path, offset, limit)
+        """Read a UTF-8 text file, whole or a range of lines; long lines are cut, binary files refused."""
+        return fs_ops.read_file(sandbox, path, offset, limit)
 
     @server.tool(annotations=read, structured_output=False)
+    @tool_errors
     def search_files(
         pattern: Annotated[
             str,
@@ -115,21 +97,25 @@ def build_server(roots: Sequence[str | os.PathLike[str]] = (), *, read_only: boo
         content: Annotated[
             str | None, Field(description="Only files containing this text (per line)")
         ] = None,
-        regex: Annotated[bool, Field(description="Treat content as a Python regular expression")] = False,
+        regex: Annotated[
+            bool,
+            Field(
+                description=f"Treat content as a Python regular expression (up to {REGEX_SECONDS:g} s a file)"
+            ),
+        ] = False,
         max_results: Annotated[int, Field(ge=1, le=fs_ops.MAX_RESULTS, description="Result cap")] = 100,
         include_hidden: Annotated[
             bool, Field(description="Also search dot-files and dot-directories")
         ] = False,
     ) -> str:
         """Find files by glob under a directory, optionally only lines containing some text or regex."""
-        with _as_tool_error(path):
-            return fs_ops.search_files(sandbox, pattern, path, content, regex, max_results, include_hidden)
+        return fs_ops.search_files(sandbox, pattern, path, content, regex, max_results, include_hidden)
 
     @server.tool(annotations=read, structured_output=False)
+    @tool_errors
     def file_info(path: PathArg) -> str:
         """Show a file's or directory's type, size, modification time and permissions."""
-        with _as_tool_error(path):
-            return fs_ops.file_info(sandbox, path)
+        return fs_ops.file_info(sandbox, path)
 
     if read_only:
         return server
@@ -140,27 +126,27 @@ def build_server(roots: Sequence[str | os.PathLike[str]] = (), *, read_only: boo
         new_text: str
 
     @server.tool(annotations=tool_annotations(read_only=False, destructive=True), structured_output=False)
+    @tool_errors
     def write_file(
         path: PathArg,
         content: Annotated[str, Field(description="The complete new content of the file")],
     ) -> str:
         """Create a text file or replace its entire content; missing parent directories are created."""
-        with _as_tool_error(path):
-            return fs_ops.write_file(sandbox, path, content)
+        return fs_ops.write_file(sandbox, path, content)
 
     @server.tool(
         annotations=tool_annotations(read_only=False, destructive=True, idempotent=False),
         structured_output=False,
     )
+    @tool_errors
     def edit_file(
         path: PathArg,
         edits: Annotated[list[Edit], WithJsonSchema(_EDIT_SCHEMA)],
         dry_run: Annotated[bool, Field(description="Only show the diff; write nothing")] = False,
     ) -> str:
         """Replace exact text in a file (all edits or none) and return a unified diff of the change."""
-        with _as_tool_error(path):
-            changes = [TextEdit(edit.old_text, edit.new_text) for edit in edits]
-            return fs_ops.edit_file(sandbox, path, changes, dry_run)
+        changes = [TextEdit(edit.old_text, edit.new_text) for edit in edits]
+        return fs_ops.edit_file(sandbox, path, changes, dry_run)
 
     return server
 
@@ -171,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("roots", nargs="*", metavar="ROOT", help="allowed directories (default: current)")
     parser.add_argument("--read-only", action="store_true", help="leave out write_file and edit_file")
     args = parser.parse_args(argv)
+    configure_logging()
     try:
         server = build_server(args.roots, read_only=args.read_only)
     except ValueError as exc:

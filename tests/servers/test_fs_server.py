@@ -3,12 +3,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import anyio
 import pytest
 from mcp import Client
 from mcp.types import ToolAnnotations
 
+from servers import fs_regex
 from servers.fs import build_server
+from servers.fs_errors import tool_errors
+from servers.fs_lines import MAX_LINE_CHARS
 from servers.fs_ops import MAX_READ_BYTES
+from servers.sandbox import Sandbox
 from tests.servers.helpers import call
 
 pytestmark = pytest.mark.anyio
@@ -64,7 +69,9 @@ async def test_read_only_server_has_no_write_tools_and_refuses_them(tree: Path) 
     assert not (tree / "x.txt").exists()
 
 
-async def test_list_allowed_directories_and_list_directory_show_types_sizes_and_links(tree: Path) -> None:
+async def test_list_allowed_directories_and_list_directory_show_types_sizes_and_links_without_targets(
+    tree: Path,
+) -> None:
     async with Client(build_server([tree])) as client:
         allowed = await call(client, "list_allowed_directories")
         listing = await call(client, "list_directory", {})
@@ -74,9 +81,7 @@ async def test_list_allowed_directories_and_list_directory_show_types_sizes_and_
         (
             False,
             "[dir]  .hidden/\n[dir]  sub/\n[file] a.txt (11 bytes)\n"
-            f"[link] file_out -> {tree.parent / 'outside' / 'secret.txt'}\n"
-            "[link] link_in -> " + str(tree / "sub") + "\n"
-            f"[link] link_out -> {tree.parent / 'outside'}",
+            "[link] file_out\n[link] link_in\n[link] link_out",
         ),
         (False, "[dir]  deep/\n[file] b.txt (5 bytes)"),
     )
@@ -122,7 +127,7 @@ async def test_read_file_refuses_binary_undecodable_huge_and_missing_files(tree:
             prefix + f"big.txt is {size} bytes, over the {MAX_READ_BYTES}-byte limit for a whole-file read; "
             "pass offset and limit to read it in parts",
         ),
-        (False, "y" * 99 + "\n[lines 3-3 shown; more follow: pass offset=4 to continue]"),
+        (False, "y" * 99 + "\n[line 3 shown; more follow: pass offset=4 to continue]"),
         (True, prefix + "nope.txt: no such file or directory"),
         (True, prefix + "sub is a directory"),
     ]
@@ -280,3 +285,121 @@ async def test_edit_file_applies_all_edits_or_none(tree: Path) -> None:
     )
     assert unchanged == (False, "No changes: the edits leave code.py as it was")
     assert (tree / "code.py").read_text() == "x = 2\ny = 3\n"
+
+
+@pytest.fixture
+def swap_after_check(tree: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Make every path check replace ``sub`` by a link to ``outside`` right after it passes."""
+    original = Sandbox.resolve
+    sub, parked = tree / "sub", tree / "sub-parked"
+
+    def resolve(self: Sandbox, path: str) -> Path:
+        real = original(self, path)
+        if not sub.is_symlink():
+            sub.rename(parked)
+            sub.symlink_to(tree.parent / "outside")
+        return real
+
+    monkeypatch.setattr(Sandbox, "resolve", resolve)
+    return parked
+
+
+def _unswap(tree: Path, parked: Path) -> None:
+    (tree / "sub").unlink()
+    parked.rename(tree / "sub")
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "shown"),
+    [
+        ("write_file", {"path": "sub/new.txt", "content": "x"}, "sub/new.txt"),
+        ("write_file", {"path": "sub/deeper/new.txt", "content": "x"}, "sub/deeper/new.txt"),
+        ("write_file", {"path": "sub/secret.txt", "content": "x"}, "sub/secret.txt"),
+        ("read_file", {"path": "sub/secret.txt"}, "sub/secret.txt"),
+        ("edit_file", {"path": "sub/b.txt", "edits": [{"old_text": "beta", "new_text": "x"}]}, "sub/b.txt"),
+        ("list_directory", {"path": "sub"}, "sub"),
+        ("file_info", {"path": "sub/b.txt"}, "sub/b.txt"),
+        ("search_files", {"pattern": "*", "path": "sub"}, "sub"),
+    ],
+)
+async def test_a_directory_swapped_for_an_outside_link_after_the_check_is_refused_not_followed(
+    tree: Path, swap_after_check: Path, tool: str, arguments: dict[str, object], shown: str
+) -> None:
+    (tree / "sub" / "secret.txt").write_text("inside\n")
+    async with Client(build_server([tree])) as client:
+        result = await call(client, tool, arguments)
+    _unswap(tree, swap_after_check)
+    assert result == (
+        True,
+        f"Error executing tool {tool}: Access denied: {shown} changed during the call "
+        "(a symbolic link appeared on the way); links are not followed while reading or writing",
+    )
+    assert sorted(os.listdir(tree.parent / "outside")) == ["secret.txt"]
+    assert (tree.parent / "outside" / "secret.txt").read_text() == "secret\n"
+
+
+async def test_read_file_cuts_very_long_lines_and_names_a_single_line_range(tree: Path) -> None:
+    (tree / "long.txt").write_text("short\n" + "x" * 5000 + "\r\nend", newline="")
+    cut = "x" * MAX_LINE_CHARS + " [line truncated: 5000 characters]\r\n"
+    async with Client(build_server([tree])) as client:
+        whole = await call(client, "read_file", {"path": "long.txt"})
+        middle = await call(client, "read_file", {"path": "long.txt", "offset": 2, "limit": 1})
+        last = await call(client, "read_file", {"path": "long.txt", "offset": 3})
+    assert (whole, middle, last) == (
+        (False, "short\n" + cut + "end"),
+        (False, cut + "[line 2 shown; more follow: pass offset=3 to continue]"),
+        (False, "end"),
+    )
+
+
+async def test_write_file_replaces_atomically_keeping_permissions_and_no_temporary_file(tree: Path) -> None:
+    (tree / "a.txt").chmod(0o600)
+    async with Client(build_server([tree])) as client:
+        replaced = await call(client, "write_file", {"path": "a.txt", "content": "new\n"})
+        edited = await call(
+            client, "edit_file", {"path": "a.txt", "edits": [{"old_text": "new", "new_text": "newer"}]}
+        )
+    assert (replaced[0], edited[0]) == (False, False)
+    assert ((tree / "a.txt").read_text(), (tree / "a.txt").stat().st_mode & 0o777) == ("newer\n", 0o600)
+    assert sorted(os.listdir(tree)) == [".hidden", "a.txt", "file_out", "link_in", "link_out", "sub"]
+
+
+async def test_a_regex_that_runs_past_its_budget_is_stopped_with_one_line(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fs_regex, "REGEX_SECONDS", 0.5)
+    (tree / "victim.txt").write_text("a" * 64 + "\n")
+    async with Client(build_server([tree])) as client:
+        with anyio.fail_after(30):
+            stopped = await call(
+                client, "search_files", {"pattern": "victim.txt", "content": "(a*)*b", "regex": True}
+            )
+    assert stopped == (
+        True,
+        "Error executing tool search_files: regex search took longer than 0.5 s; simplify the pattern",
+    )
+
+
+def test_any_exception_in_a_tool_becomes_one_line_and_only_unexpected_ones_are_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    def deep(path: str) -> str:
+        return deep(path)
+
+    def missing(path: str) -> str:
+        raise FileNotFoundError(2, "No such file or directory")
+
+    messages = []
+    for tool in (deep, missing):
+        with pytest.raises(ToolError) as caught:
+            tool_errors(tool)(path="d/" * 3)
+        messages.append(str(caught.value))
+    assert messages == [
+        "d/d/d/: unexpected RecursionError: maximum recursion depth exceeded",
+        "d/d/d/: no such file or directory",
+    ]
+    assert [record.getMessage() for record in caplog.records] == [
+        "tool deep failed unexpectedly: RecursionError"
+    ]

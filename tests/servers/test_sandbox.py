@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from servers.fs_edit import EditError, TextEdit, apply_edits, unified_diff
-from servers.fs_search import glob_to_regex, iter_matches
-from servers.sandbox import AccessDeniedError, Sandbox
+from servers.fs_glob import Glob
+from servers.fs_search import iter_matches
+from servers.sandbox import MAX_PATH_CHARS, MAX_PATH_DEPTH, AccessDeniedError, InvalidPathError, Sandbox
 
 ALLOWED = [
     ("a.txt", "a.txt"),
@@ -110,27 +113,75 @@ def test_a_root_that_is_not_a_directory_is_rejected(tree: Path, root: str, messa
         ("./sub/", "sub", True),
         ("a+b(1).txt", "a+b(1).txt", True),
         ("a+b(1).txt", "aab1.txt", False),
+        ("[a-c]x", "bx", True),
+        ("[a-c]x", "dx", False),
+        ("[]]x", "]x", True),
+        ("[unclosed", "[unclosed", True),
+        ("src/**", "src/a/b", True),
+        ("src/**", "src", False),
+        ("a/**/b/**/c", "a/b/c", True),
+        ("a/**/b/**/c", "a/x/b/y/z/c", True),
+        ("a/**/b/**/c", "a/x/c", False),
+        ("*.py", "dir/c.py", False),
+        ("*a*a*a*a*a*a*a*a*a*a*a*a*c", "a" * 30, False),
+        ("*a*a*a*a*a*a*a*a*a*a*a*a*c", "a" * 30 + "c", True),
     ],
 )
 def test_glob_patterns_match_relative_posix_paths(pattern: str, path: str, matches: bool) -> None:
-    assert bool(glob_to_regex(pattern).match(path)) is matches
+    assert Glob(pattern).match(path) is matches
 
 
 @pytest.mark.parametrize(
     ("pattern", "message"),
-    [("", "the glob pattern is empty"), ("../*", "the glob pattern '../*' may not contain '..'")],
+    [
+        ("", "the glob pattern is empty"),
+        ("../*", "the glob pattern '../*' may not contain '..'"),
+        ("*" * 513, "the glob pattern is over 512 characters"),
+    ],
 )
-def test_glob_patterns_that_are_empty_or_climb_out_are_rejected(pattern: str, message: str) -> None:
+def test_glob_patterns_that_are_empty_too_long_or_climb_out_are_rejected(pattern: str, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
-        glob_to_regex(pattern)
+        Glob(pattern)
 
 
-def test_search_walk_matches_names_at_any_depth_and_never_enters_symlinked_directories(tree: Path) -> None:
-    found = [path.relative_to(tree).as_posix() for path in iter_matches(tree, "*.txt")]
-    with_hidden = [
-        path.relative_to(tree).as_posix() for path in iter_matches(tree, "*.txt", include_hidden=True)
-    ]
+@pytest.fixture
+def tree_fd(tree: Path) -> Iterator[int]:
+    fd = os.open(tree, os.O_RDONLY | os.O_DIRECTORY)
+    yield fd
+    os.close(fd)
+
+
+def test_search_walk_matches_names_at_any_depth_and_never_enters_symlinked_directories(tree_fd: int) -> None:
+    found = list(iter_matches(tree_fd, "*.txt"))
+    with_hidden = list(iter_matches(tree_fd, "*.txt", include_hidden=True))
     assert (found, with_hidden) == (["a.txt", "sub/b.txt"], ["a.txt", ".hidden/h.txt", "sub/b.txt"])
+
+
+def test_search_walk_lists_fifos_without_opening_them(tree: Path, tree_fd: int) -> None:
+    os.mkfifo(tree / "sub" / "pipe.txt")
+    assert list(iter_matches(tree_fd, "*.txt")) == ["a.txt", "sub/b.txt", "sub/pipe.txt"]
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("a\0b", "path 'a\\x00b' contains a NUL character"),
+        ("\ud800", "path '\\ud800' cannot be encoded for this filesystem"),
+        ("x" * (MAX_PATH_CHARS + 1), f"path is {MAX_PATH_CHARS + 1} characters long, over the limit of 4096"),
+        ("d/" * (MAX_PATH_DEPTH + 1), f"path is {MAX_PATH_DEPTH + 1} levels deep, over the limit of 64"),
+    ],
+)
+def test_paths_with_nul_unencodable_too_long_or_too_deep_are_invalid(
+    tree: Path, path: str, message: str
+) -> None:
+    with pytest.raises(InvalidPathError) as caught:
+        Sandbox([tree]).resolve(path)
+    assert str(caught.value) == message
+
+
+def test_a_path_at_the_depth_limit_is_allowed(tree: Path) -> None:
+    path = "/".join(["d"] * MAX_PATH_DEPTH)
+    assert Sandbox([tree]).resolve(path) == tree / path
 
 
 @pytest.mark.parametrize(
