@@ -17,6 +17,7 @@ names what went wrong and where, and maps to one documented exit code::
     │   ├── ProviderUnavailableError           5xx, 408, 524, 529: try again or another model
     │   ├── ProviderConnectionError            connection refused, reset, or timed out
     │   └── BadResponseError                   a 200 without choices, an error chunk, bad JSON
+    │       └── ResponseLimitError             too large, or JSON nested too deeply: not retried
     └── McpError                               an MCP server could not be used
         ├── ServerStartError                   a server did not start or initialise
         └── ToolCallError                      a call failed at the protocol level
@@ -45,6 +46,7 @@ __all__ = [
     "ProviderError",
     "ProviderUnavailableError",
     "RateLimitError",
+    "ResponseLimitError",
     "ServerStartError",
     "ToolCallError",
 ]
@@ -193,6 +195,17 @@ class BadResponseError(ProviderError):
     """A 200 response that carries no completion: no choices, an error chunk, or broken JSON."""
 
     retryable = True
+
+
+class ResponseLimitError(BadResponseError):
+    """A response broke a size or nesting limit: a huge body or stream event, or JSON too deep.
+
+    No real endpoint sends an event of many megabytes or JSON nested hundreds of levels deep
+    (see :mod:`agent.providers.sse` and :mod:`agent.safe_json`): sending the same request again
+    would only fetch the same answer, so it is not retried.
+    """
+
+    retryable = False
 
 
 class McpError(AgentError):

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import anyio
 
-from agent import text_protocol
+from agent import safe_json, text_protocol
 from agent.context import ContextGuard, OutputCap
 from agent.errors import AgentError, ConfigError, ContextLengthError, NoToolEndpointsError
 from agent.events import (
@@ -331,7 +331,7 @@ class _Run:
             outcome = ToolOutcome(f"Unknown tool '{call.name}'. Available tools: {available}.", True)
         else:
             try:
-                arguments = call.parsed_arguments()
+                arguments = _decode_arguments(call.arguments)
             except ValueError as exc:
                 outcome = ToolOutcome(
                     f"Invalid arguments for tool '{call.name}': {exc}. "
@@ -377,6 +377,19 @@ class _Run:
                 return ToolOutcome(f"Tool '{name}' failed: {type(exc).__name__}: {exc}", True)
         assert scope.cancelled_caught
         return ToolOutcome(f"Tool '{name}' timed out after {timeout:g} s and was cancelled.", True)
+
+
+def _decode_arguments(text: str) -> dict[str, Any]:
+    """A call's arguments, decoded with bounded nesting; ``ValueError`` says why for the model."""
+    try:
+        value = safe_json.loads(text) if text.strip() else None
+    except ValueError as exc:
+        raise ValueError(f"the arguments are not valid JSON: {exc}") from None
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"the arguments must be a JSON object, got {type(value).__name__}")
+    return value
 
 
 def _parse_text_reply(message: AssistantMessage) -> tuple[AssistantMessage, list[str]]:

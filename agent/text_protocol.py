@@ -6,6 +6,10 @@ message as ``<tool_response>…</tool_response>`` blocks. :func:`parse` is toler
 blocks, several blocks, fenced JSON, a missing closing tag, ``arguments`` as a JSON string,
 ``parameters`` for ``arguments``) and turns what it cannot use into problem lines for the model.
 JSON we write escapes ``</`` (as ``<`` backslash ``/``) so no tool text can close a tag early.
+
+Replies are untrusted text, so parsing is linear and bounded: at most
+:data:`MAX_CALLS_PER_REPLY` blocks are read (the model is told about the rest), each block is at
+most :data:`MAX_BLOCK_CHARS` long, and its JSON at most :data:`~agent.safe_json.MAX_DEPTH` deep.
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent import safe_json
 from agent.messages import AssistantMessage, Message, ToolCall, ToolMessage, ToolSpec, UserMessage
 
 __all__ = [
     "EXPECTED_FORMAT",
+    "MAX_BLOCK_CHARS",
+    "MAX_CALLS_PER_REPLY",
     "ParsedReply",
     "ToolResult",
     "format_call",
@@ -38,12 +45,15 @@ EXPECTED_FORMAT = (
     'Write each call as <tool_call>{"name": "<tool name>", "arguments": {<arguments>}}</tool_call> '
     "where the arguments are one JSON object (double quotes, no trailing commas)."
 )
+MAX_CALLS_PER_REPLY = 32
+"""The most ``<tool_call>`` blocks read from one reply; the model is told the rest were not run."""
+MAX_BLOCK_CHARS = 1_000_000
+"""The longest a block may be, from its opening tag to its closing tag or the end of its JSON."""
 _ID_ALPHABET = string.ascii_letters + string.digits
 _SPACE = re.compile(r"\s*")
 _FENCE_OPEN = re.compile(r"```[A-Za-z0-9_-]*[ \t]*")
 _EMPTY_FENCE = re.compile(r"```[A-Za-z0-9_-]*[ \t]*\n\s*```")
 """A fence left empty once the blocks it wrapped were taken out."""
-_DECODER = json.JSONDecoder()
 
 
 class ParsedReply(BaseModel):
@@ -105,7 +115,11 @@ def system_prompt(tools: Sequence[ToolSpec], base_system: str | None, *, require
 
 
 def parse(text: str, *, make_id: Callable[[], str] = new_call_id) -> ParsedReply:
-    """Split a reply into prose and tool calls; runs in time linear in ``len(text)``.
+    """Split a reply into prose and tool calls, in time linear in ``len(text)``.
+
+    Only the first :data:`MAX_CALLS_PER_REPLY` blocks are read; a problem line tells the model
+    how many more there were and that they were not run, and the text from the first of them on
+    is dropped (it is neither prose nor calls).
 
     Args:
         text: the model's reply.
@@ -118,6 +132,10 @@ def parse(text: str, *, make_id: Callable[[], str] = new_call_id) -> ParsedReply
     pos = number = 0
     while (start := opens.find(pos)) >= 0:
         outside.append(text[pos:start])
+        if number == MAX_CALLS_PER_REPLY:
+            problems.append(_too_many(text.count(OPEN, start)))
+            pos = len(text)
+            break
         number += 1
         pos, value, problem = _read_block(text, start + len(OPEN), opens, closes)
         if problem is None:
@@ -131,11 +149,19 @@ def parse(text: str, *, make_id: Callable[[], str] = new_call_id) -> ParsedReply
     return ParsedReply(text_outside=prose.strip(), calls=calls, problems=problems)
 
 
+def _too_many(extra: int) -> str:
+    return (
+        f"Only the first {MAX_CALLS_PER_REPLY} tool calls of a reply are read: the other {extra} "
+        f"<tool_call> blocks were not run. Make those calls in your next reply if they are still "
+        f"needed, at most {MAX_CALLS_PER_REPLY} at a time."
+    )
+
+
 def format_call(call: ToolCall) -> str:
     """One call as the model would have written it (arguments kept as sent if they are not JSON)."""
     try:
-        arguments: Any = json.loads(call.arguments) if call.arguments.strip() else {}
-    except ValueError:
+        arguments: Any = safe_json.loads(call.arguments) if call.arguments.strip() else {}
+    except ValueError:  # not JSON, or nested too deeply: kept as the text it is
         arguments = call.arguments
     return f"{OPEN}\n{_dumps({'name': call.name, 'arguments': arguments})}\n{CLOSE}"
 
@@ -184,50 +210,84 @@ def to_text_history(messages: Sequence[Message]) -> list[Message]:
 
 
 class _Finder:
-    """``str.find`` that remembers its last hit, so searching from rising positions stays linear."""
+    """``str.find`` of one needle that remembers what it has searched, so repeated searches are cheap.
+
+    It knows that the first needle at or after ``start`` is at ``hit`` (-1: none to the end). A
+    search from a later position up to ``hit`` costs nothing; one from further on searches on from
+    there; one from an earlier position searches only the text before ``start``.
+    """
 
     def __init__(self, text: str, needle: str) -> None:
         self.text, self.needle = text, needle
         self.start, self.hit = len(text) + 1, -1  # nothing searched yet
 
     def find(self, pos: int) -> int:
-        if not (self.start <= pos and (self.hit < 0 or pos <= self.hit)):
+        """The position of the first needle at or after ``pos``, or -1."""
+        if pos < self.start:
+            found = self.text.find(self.needle, pos, self.start + len(self.needle) - 1)
+            self.start = pos
+            if found >= 0:
+                self.hit = found
+        elif 0 <= self.hit < pos:
             self.start, self.hit = pos, self.text.find(self.needle, pos)
         return self.hit
 
 
+class _Block:
+    """One block: it starts at ``body`` and may not reach past ``limit``.
+
+    A tag past ``limit`` does not count, so a block costs at most about :data:`MAX_BLOCK_CHARS`
+    of decoding however long the reply is.
+    """
+
+    def __init__(self, text: str, body: int, opens: _Finder, closes: _Finder) -> None:
+        self.text, self.opens, self.closes = text, opens, closes
+        self.limit = min(len(text), body + MAX_BLOCK_CHARS)
+
+    def next_tag(self, at: int) -> tuple[int, bool]:
+        """The first opening or closing tag from ``at`` to ``limit`` (and whether it closes), or -1."""
+        close = self.closes.find(at)
+        if close > self.limit:
+            close = -1
+        reopen = self.opens.find(at)
+        if reopen >= 0 and (reopen < close or (close < 0 and reopen <= self.limit)):
+            return reopen, False
+        return close, close >= 0
+
+    def end(self, at: int) -> int:
+        """Past this block's closing tag, or at the next opening tag / the end when it has none."""
+        tag, closing = self.next_tag(at)
+        if tag >= 0:
+            return tag + len(CLOSE) if closing else tag
+        reopen = self.opens.find(self.limit)  # too long: it swallows all up to the next block
+        return reopen if reopen >= 0 else len(self.text)
+
+
 def _read_block(text: str, body: int, opens: _Finder, closes: _Finder) -> tuple[int, Any, str | None]:
     """Read the block whose content starts at ``body``: where it ends, its JSON value, or a problem."""
-
-    def block_end(at: int) -> int:
-        """Past this block's closing tag, or at the next opening tag / the end when it has none."""
-        close, reopen = closes.find(at), opens.find(at)
-        if close >= 0 and (reopen < 0 or close < reopen):
-            return close + len(CLOSE)
-        return reopen if reopen >= 0 else len(text)
-
+    block = _Block(text, body, opens, closes)
     at = _skip_space(text, body)
     fence = _FENCE_OPEN.match(text, at)
     if fence:
         at = _skip_space(text, fence.end())
     if at >= len(text) or text.startswith(CLOSE, at):
-        return block_end(at), None, "the block is empty"
+        return block.end(at), None, "the block is empty"
     if text[at] != "{":
-        end = block_end(at)
+        end = block.end(at)
         return end, None, f"expected a JSON object after {OPEN}, got {_snippet(text, at, end)}"
     try:
-        value, end = _decode(text, at, closes)
+        value, end = _decode(block, at)
     except _Malformed as exc:
-        return block_end(at), None, str(exc)
+        return block.end(at) if exc.resume is None else exc.resume, None, str(exc)
     after = _skip_space(text, end)
     if fence and text.startswith("```", after):
         after = _skip_space(text, after + 3)
     if text.startswith(CLOSE, after):
         return after + len(CLOSE), value, None
-    close, reopen = closes.find(after), opens.find(after)
-    if close < 0 or (0 <= reopen < close):
+    tag, closing = block.next_tag(after)
+    if not closing:
         return after, value, None  # no closing tag: the call ends with its JSON
-    return close + len(CLOSE), None, f"unexpected text after the JSON object: {_snippet(text, after, close)}"
+    return tag + len(CLOSE), None, f"unexpected text after the JSON object: {_snippet(text, after, tag)}"
 
 
 def _to_call(value: Any, make_id: Callable[[], str]) -> tuple[ToolCall | None, str | None]:
@@ -240,7 +300,9 @@ def _to_call(value: Any, make_id: Callable[[], str]) -> tuple[ToolCall | None, s
     arguments = value.get(key)
     if isinstance(arguments, str):
         try:
-            arguments = json.loads(arguments) if arguments.strip() else {}
+            arguments = safe_json.loads(arguments) if arguments.strip() else {}
+        except safe_json.JSONTooDeepError as exc:
+            return None, f'"{key}" of {name} is a string of JSON {exc}'
         except ValueError:
             return None, f'"{key}" of {name} is a string that is not valid JSON'
     if arguments is None:
@@ -252,32 +314,50 @@ def _to_call(value: Any, make_id: Callable[[], str]) -> tuple[ToolCall | None, s
 
 
 class _Malformed(Exception):
-    """The JSON of a block cannot be decoded; the message says why, for the model."""
+    """The JSON of a block cannot be decoded; the message says why, for the model.
+
+    Args:
+        message: the problem, for the model.
+        resume: where to look for the next block, if not after this block's first tag.
+    """
+
+    def __init__(self, message: str, resume: int | None = None) -> None:
+        super().__init__(message)
+        self.resume = resume
 
 
-def _decode(text: str, at: int, closes: _Finder) -> tuple[Any, int]:
+def _decode(block: _Block, at: int) -> tuple[Any, int]:
     """Decode the JSON value at ``at``: its value and where it ends.
 
-    The decoder only ever sees a window ending at a closing tag (or at the end of the text):
-    decoding errors cost time proportional to the text before them, so decoding in place would
-    make many bad blocks quadratic. JSON that runs past the window's closing tag must be inside a
-    string (``<`` is not valid JSON elsewhere), so an unterminated string widens the window to a
-    later closing tag, at least doubling it.
+    The decoder only ever sees a window ending at a tag (or at the block's limit): decoding
+    errors cost time proportional to the text before them, so decoding in place would make many
+    bad blocks quadratic. JSON that runs past the window's tag must be inside a string (``<`` is
+    not valid JSON elsewhere), so an unterminated string widens the window to a later tag, at
+    least doubling it, up to the block's limit.
     """
-    size = 0
+    text, limit = block.text, block.limit
+    end = at
     while True:
-        close = closes.find(at + size)
-        end = close if close >= 0 else len(text)
+        tag, _ = block.next_tag(end)
+        end = tag if tag >= 0 else limit
         window = text[at:end]
         try:
-            value, length = _DECODER.raw_decode(window)
-        except RecursionError:
-            raise _Malformed("the JSON is nested too deeply") from None
+            value, length = safe_json.raw_decode(window)
+        except safe_json.JSONTooDeepError as exc:
+            raise _Malformed(f"the JSON is {exc}") from None
         except json.JSONDecodeError as exc:
+            cut = end >= limit and limit < len(text)  # the window stops at the limit, not at a tag
             if exc.msg.startswith("Unterminated string") and end < len(text):
-                size = max(2 * len(window), len(window) + len(CLOSE))
-                continue
-            raise _Malformed(_json_problem(window, exc)) from None
+                if not cut:
+                    end = min(limit, at + max(2 * len(window), len(window) + len(CLOSE)))
+                    continue
+            elif not (cut and exc.pos >= len(window) - 8):  # not a value cut short by the limit
+                raise _Malformed(_json_problem(window, exc)) from None
+            reopen = block.opens.find(limit)  # the block's end is unknown: resume at the next block
+            raise _Malformed(
+                f"the call is longer than {MAX_BLOCK_CHARS:,} characters",
+                reopen if reopen >= 0 else len(text),
+            ) from None
         return value, at + length
 
 

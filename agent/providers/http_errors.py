@@ -8,7 +8,6 @@ message, and have the API key (and anything shaped like one) replaced by ``[reda
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from agent import safe_json
 from agent.errors import (
     AuthenticationError,
     BadRequestError,
@@ -105,8 +105,8 @@ def error_from_response(
     """The error for an HTTP error response, whatever its body (JSON envelope, text, HTML)."""
     retry_after = parse_retry_after(headers.get("retry-after"))
     try:
-        body: Any = json.loads(content) if content.strip() else None
-    except ValueError:
+        body: Any = safe_json.loads(content) if content.strip() else None
+    except ValueError:  # not JSON, or nested too deeply to trust
         body = None
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):

@@ -4,6 +4,11 @@ Requests are built straight from our message types with a few dict literals per 
 history grows every turn, so this stays cheap); responses, streamed or not, go through one
 :class:`~agent.providers.response.ResponseBuilder`; every failure becomes one typed
 :class:`~agent.errors.ProviderError` (see :mod:`agent.providers.http_errors`).
+
+What the endpoint sends is read within limits: a whole body of at most :data:`MAX_BODY_SIZE`,
+stream events of at most :data:`~agent.providers.sse.MAX_EVENT_SIZE`, JSON at most
+:data:`~agent.safe_json.MAX_DEPTH` deep (past them, :class:`~agent.errors.ResponseLimitError`),
+and only the first :data:`MAX_ERROR_BODY_SIZE` of an error body.
 """
 
 from __future__ import annotations
@@ -14,15 +19,23 @@ from typing import Any
 
 import httpx
 
-from agent import __version__
-from agent.errors import BadResponseError, ConfigError, ProviderConnectionError
+from agent import __version__, safe_json
+from agent.errors import BadResponseError, ConfigError, ProviderConnectionError, ResponseLimitError
 from agent.messages import AssistantMessage, Message, ModelResponse, RequestSettings, ToolMessage, ToolSpec
 from agent.providers.base import DeltaCallback
 from agent.providers.http_errors import connection_error, error_from_response, one_line, redact
 from agent.providers.response import ResponseBuilder
 from agent.providers.sse import SSEDecoder, aiter_sse_data
 
-__all__ = ["APP_TITLE", "APP_URL", "MAX_ROUTE_MODELS", "OpenAICompatibleModel", "create_http_client"]
+__all__ = [
+    "APP_TITLE",
+    "APP_URL",
+    "MAX_BODY_SIZE",
+    "MAX_ERROR_BODY_SIZE",
+    "MAX_ROUTE_MODELS",
+    "OpenAICompatibleModel",
+    "create_http_client",
+]
 
 APP_URL = "https://github.com/agent-runtime/agent"
 """Sent as ``HTTP-Referer``: OpenRouter's app identifier for attribution."""
@@ -30,7 +43,12 @@ APP_TITLE = "agent"
 """Sent as ``X-OpenRouter-Title`` (and the older ``X-Title``)."""
 
 CONNECT_TIMEOUT_SECONDS = 10.0
+MAX_BODY_SIZE = 64 * 1024 * 1024
+"""The largest whole (non-streamed) response body read; a larger one is a ResponseLimitError."""
+MAX_ERROR_BODY_SIZE = 1024 * 1024
+"""How much of an error response's body is read: enough for any error message."""
 _DRAIN_LIMIT = 64 * 1024
+_SNIPPET_WINDOW = 4096
 MAX_ROUTE_MODELS = 3
 """OpenRouter rejects a ``models`` array of more than 3 entries."""
 
@@ -159,21 +177,15 @@ class OpenAICompatibleModel:
             model=self._model, secret=self._api_key, on_delta=on_delta if settings.stream else None
         )
         try:
-            if settings.stream:
-                async with self._client.stream(
-                    "POST", self._url, content=content, headers=self._headers
-                ) as rsp:
-                    await self._read(rsp, builder, streamed=True)
-            else:
-                rsp = await self._client.post(self._url, content=content, headers=self._headers)
-                await self._read(rsp, builder, streamed=False)
+            async with self._client.stream("POST", self._url, content=content, headers=self._headers) as rsp:
+                await self._read(rsp, builder, streamed=settings.stream)
         except httpx.HTTPError as exc:
             raise connection_error(exc, url=self._url, model=self._model, secret=self._api_key) from exc
         return builder.build()
 
     async def _read(self, response: httpx.Response, builder: ResponseBuilder, *, streamed: bool) -> None:
         if not response.is_success:
-            content = await response.aread()
+            content, _ = await _read_body(response, MAX_ERROR_BODY_SIZE)  # the start tells what failed
             raise error_from_response(
                 response.status_code, response.headers, content, model=self._model, secret=self._api_key
             )
@@ -181,8 +193,12 @@ class OpenAICompatibleModel:
         if streamed and not response.headers.get("content-type", "").startswith("application/json"):
             decoder = SSEDecoder()
             chunks = response.aiter_bytes()
-            async for data in aiter_sse_data(chunks, decoder):
-                builder.add(self._parse(data, "a stream chunk"))
+            try:
+                async for data in aiter_sse_data(chunks, decoder):
+                    builder.add(self._parse(data, "a stream chunk"))
+            except ResponseLimitError as exc:
+                exc.model = exc.model or self._model  # the decoder does not know the model
+                raise
             if decoder.done:
                 await _drain(chunks)
             elif builder.finish_reason is None:
@@ -190,15 +206,39 @@ class OpenAICompatibleModel:
                     f"the stream from {self._url} ended before the response was complete", model=self._model
                 )
         else:
-            builder.add(self._parse(await response.aread(), "the response body"))
+            whole, complete = await _read_body(response, MAX_BODY_SIZE)
+            if not complete:
+                raise ResponseLimitError(
+                    f"the response body from {self._url} is larger than {MAX_BODY_SIZE // 2**20} MiB, "
+                    "larger than any chat completion",
+                    model=self._model,
+                )
+            builder.add(self._parse(whole, "the response body"))
 
     def _parse(self, data: str | bytes, what: str) -> Any:
         try:
-            return json.loads(data)
+            return safe_json.loads(data)
+        except safe_json.JSONTooDeepError as exc:
+            raise ResponseLimitError(f"the JSON of {what} is {exc}", model=self._model) from None
         except ValueError as exc:
-            text = data if isinstance(data, str) else data.decode("utf-8", errors="replace")
+            secret = self._api_key or ""
+            head = data[: _SNIPPET_WINDOW + len(secret)]  # enough for the snippet, not the whole body
+            text = head if isinstance(head, str) else head.decode("utf-8", errors="replace")
             snippet = one_line(redact(text, self._api_key), 120) or "(empty)"
             raise BadResponseError(f"{what} was not valid JSON: {snippet}", model=self._model) from exc
+
+
+async def _read_body(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
+    """The body's first ``limit`` bytes at most, and whether that was all of it."""
+    pieces: list[bytes] = []
+    size = 0
+    async for piece in response.aiter_bytes():
+        size += len(piece)
+        if size > limit:
+            pieces.append(piece[: len(piece) - (size - limit)])
+            return b"".join(pieces), False
+        pieces.append(piece)
+    return b"".join(pieces), True
 
 
 async def _drain(chunks: AsyncIterator[bytes], limit: int = _DRAIN_LIMIT) -> None:

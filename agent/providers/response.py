@@ -55,6 +55,7 @@ class ResponseBuilder:
         self._text: list[str] = []
         self._reasoning: list[str] = []
         self._details: list[dict[str, Any]] = []
+        self._detail_text: list[str] | None = None  # the pieces of the last detail's text
         self._calls: list[_Call] = []
         self._by_index: dict[int, _Call] = {}
         self._usage: Usage | None = None
@@ -116,6 +117,7 @@ class ResponseBuilder:
                 arguments = "{}"
             calls.append(ToolCall(id=call_id, name=call.name, arguments=arguments))
         text = "".join(self._text)
+        self._join_detail_text()
         message = AssistantMessage(
             content=text or None,
             tool_calls=calls,
@@ -188,12 +190,21 @@ class ResponseBuilder:
             and last.get("type") == "reasoning.text"
             and detail.get("index") == last.get("index")
         ):
-            last["text"] = (last.get("text") or "") + (detail.get("text") or "")
+            # The text streams in many pieces: join them once, not once per piece.
+            if self._detail_text is None:
+                self._detail_text = [last.get("text") or ""]
+            self._detail_text.append(detail.get("text") or "")
             for key, value in detail.items():
-                if value is not None and last.get(key) is None:
+                if key != "text" and value is not None and last.get(key) is None:
                     last[key] = value
         else:
+            self._join_detail_text()
             self._details.append(dict(detail))
+
+    def _join_detail_text(self) -> None:
+        if self._detail_text is not None:
+            self._details[-1]["text"] = "".join(self._detail_text)
+            self._detail_text = None
 
     def _add_call(self, entry: dict[str, Any], position: int | None) -> None:
         function = entry.get("function")

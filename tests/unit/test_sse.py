@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import anyio
 import pytest
 
+from agent.errors import ResponseLimitError
 from agent.providers.sse import SSEDecoder, aiter_sse_data
 
 
@@ -119,3 +120,35 @@ async def test_async_iteration_reports_a_stream_that_ends_without_done() -> None
     with anyio.fail_after(5):
         got = [data async for data in aiter_sse_data(source(), decoder)]
     assert (got, decoder.done) == (["a"], False)
+
+
+LIMIT_CASES = [
+    ("a line at the limit", b"data: " + b"x" * 14 + b"\n\n", ["x" * 14]),
+    ("a line over the limit", b"data: " + b"x" * 15 + b"\n\n", "line"),
+    ("an unterminated line over the limit", b"data: " + b"x" * 15, "line"),
+    ("a comment line over the limit", b": " + b"x" * 19 + b"\n\ndata: a\n\n", "line"),
+    ("an event at the limit", b"data: 1234\ndata: 123\n\n", ["1234\n123"]),
+    ("an event over the limit", b"data: 1234\ndata: 1234\n\n", "event"),
+    ("a long line after done is not read", b"data: [DONE]\n\ndata: " + b"x" * 50, []),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), [c[1:] for c in LIMIT_CASES], ids=[c[0] for c in LIMIT_CASES])
+def test_no_line_or_event_may_pass_the_size_limit_however_the_bytes_are_split(
+    raw: bytes, expected: list[str] | str
+) -> None:
+    for pieces in splittings(raw):
+        decoder = SSEDecoder(max_event_size=20)
+        out: list[str] = []
+        try:
+            for piece in pieces:
+                out += decoder.feed(piece)
+            out += decoder.end()
+        except ResponseLimitError as exc:
+            assert str(exc) == (
+                f"the stream sent {'a line' if expected == 'line' else 'an event'} of more than 20 bytes, "
+                "larger than any chat completion event: the endpoint is misbehaving"
+            )
+            assert isinstance(expected, str), pieces
+        else:
+            assert out == expected, pieces

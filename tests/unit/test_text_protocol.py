@@ -18,6 +18,8 @@ from agent.messages import (
 )
 from agent.text_protocol import (
     EXPECTED_FORMAT,
+    MAX_BLOCK_CHARS,
+    MAX_CALLS_PER_REPLY,
     ParsedReply,
     ToolResult,
     format_call,
@@ -226,7 +228,41 @@ PARSE_CASES: list[tuple[str, str, ParsedReply]] = [
     (
         "nesting too deep for the decoder",
         '<tool_call>{"name": "a", "arguments": ' + "[" * 100_000,
-        ParsedReply(text_outside="", problems=[problem(1, "the JSON is nested too deeply")]),
+        ParsedReply(
+            text_outside="",
+            problems=[
+                problem(1, "the JSON is nested too deeply (more than 128 levels of arrays and objects)")
+            ],
+        ),
+    ),
+    (
+        "nesting deeper than the limit but not too deep for the decoder",
+        '<tool_call>{"name": "a", "arguments": {"x": ' + "[" * 200 + "]" * 200 + "}}</tool_call>",
+        ParsedReply(
+            text_outside="",
+            problems=[
+                problem(1, "the JSON is nested too deeply (more than 128 levels of arrays and objects)")
+            ],
+        ),
+    ),
+    (
+        "nesting up to the limit is fine",
+        '<tool_call>{"name": "a", "arguments": {"x": ' + "[" * 126 + "]" * 126 + "}}</tool_call>",
+        ParsedReply(text_outside="", calls=[call(1, "a", '{"x": ' + "[" * 126 + "]" * 126 + "}")]),
+    ),
+    (
+        "arguments string nested too deeply",
+        '<tool_call>{"name": "a", "arguments": "' + "[" * 5_000 + '"}</tool_call>',
+        ParsedReply(
+            text_outside="",
+            problems=[
+                problem(
+                    1,
+                    '"arguments" of a is a string of JSON nested too deeply '
+                    "(more than 128 levels of arrays and objects)",
+                )
+            ],
+        ),
     ),
 ]
 
@@ -236,23 +272,46 @@ def test_parse_returns_prose_calls_and_problems(text: str, expected: ParsedReply
     assert parse(text, make_id=counter()) == expected
 
 
-def test_parse_keeps_every_call_of_a_huge_reply() -> None:
+def too_many(extra: int) -> str:
+    return (
+        f"Only the first 32 tool calls of a reply are read: the other {extra} <tool_call> blocks were "
+        "not run. Make those calls in your next reply if they are still needed, at most 32 at a time."
+    )
+
+
+def test_parse_reads_the_first_32_calls_of_a_huge_reply_and_tells_the_model_about_the_rest() -> None:
     text = "".join(
         f'Step {i}.\n<tool_call>{{"name": "t", "arguments": {{"i": {i}}}}}</tool_call>\n'
-        for i in range(20_000)
+        for i in range(5_000)
     )
     expected = ParsedReply(
-        text_outside="\n\n".join(f"Step {i}." for i in range(20_000)),
-        calls=[call(i + 1, "t", f'{{"i": {i}}}') for i in range(20_000)],
+        text_outside="\n\n".join(f"Step {i}." for i in range(33)),
+        calls=[call(i + 1, "t", f'{{"i": {i}}}') for i in range(32)],
+        problems=[too_many(5_000 - 32)],
     )
     assert parse(text, make_id=counter()) == expected
+    assert MAX_CALLS_PER_REPLY == 32
 
 
 def test_parse_reads_a_huge_argument_with_many_closing_tags_inside() -> None:
-    content = "x</tool_call>" * 100_000 + "y" * 1_000_000
+    content = "x</tool_call>" * 50_000 + "y" * 300_000
     text = "<tool_call>" + json.dumps({"name": "write", "arguments": {"text": content}}) + "</tool_call>"
     assert parse(text, make_id=counter()) == ParsedReply(
         text_outside="", calls=[call(1, "write", json.dumps({"text": content}))]
+    )
+
+
+def test_a_block_longer_than_the_limit_is_reported_and_the_next_block_still_read() -> None:
+    content = "x</tool_call>" * 10_000 + "y" * MAX_BLOCK_CHARS
+    text = (
+        "<tool_call>"
+        + json.dumps({"name": "write", "arguments": {"text": content}})
+        + '</tool_call> between <tool_call>{"name": "b"}</tool_call> after'
+    )
+    assert parse(text, make_id=counter()) == ParsedReply(
+        text_outside="after",
+        calls=[call(1, "b")],
+        problems=[problem(1, "the call is longer than 1,000,000 characters")],
     )
 
 
@@ -265,15 +324,23 @@ def test_parse_reads_a_huge_argument_with_many_closing_tags_inside() -> None:
             '<tool_call>{"a": "</tool_call>',
             "the JSON is invalid: Expecting ',' delimiter (character 33 of the JSON)",
         ),
+        (
+            "<tool_call>{",
+            "the JSON is invalid: Expecting property name enclosed in double quotes "
+            "(character 2 of the JSON)",
+        ),
+        (
+            '<tool_call>{"a": "',
+            "the JSON is invalid: Expecting ',' delimiter (character 21 of the JSON)",
+        ),
     ],
-    ids=["no json", "trailing comma", "strings that swallow the next block"],
+    ids=["no json", "trailing comma", "strings that swallow the next block", "unclosed", "unclosed string"],
 )
-def test_parse_reports_each_of_many_malformed_blocks(unit: str, what: str) -> None:
-    reply = parse(unit * 50_000, make_id=counter())
+def test_parse_reports_the_first_32_of_many_malformed_blocks(unit: str, what: str) -> None:
+    reply = parse(unit * 80_000, make_id=counter())
     assert reply.calls == []
-    assert len(reply.problems) == 50_000
-    assert reply.problems[0] == problem(1, what)
-    assert reply.problems[-1].startswith("Tool call 50000 was not run: ")
+    assert reply.problems[:32] == [problem(n, what) for n in range(1, 33)]
+    assert reply.problems[32:] == [too_many(80_000 - 32)]
 
 
 def test_new_call_ids_are_nine_letters_or_digits_and_unique() -> None:
