@@ -20,16 +20,11 @@ import anyio
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
 
+from agent import safe_json
 from agent.cache import endpoint_key, write_atomically
-from agent.errors import (
-    AuthenticationError,
-    BadRequestError,
-    BadResponseError,
-    ProviderError,
-    ProviderUnavailableError,
-    RateLimitError,
-)
-from agent.providers.http_errors import connection_error, one_line, redact
+from agent.errors import BadRequestError, BadResponseError, ModelNotFoundError, ProviderError
+from agent.providers.http_body import read_body
+from agent.providers.http_errors import connection_error, error_from_response
 
 __all__ = [
     "DEFAULT_TTL",
@@ -44,6 +39,7 @@ __all__ = [
 
 DEFAULT_TTL = timedelta(hours=24)
 _CACHE_FORMAT = 1
+_MAX_CATALOG_BYTES = 64 << 20  # OpenRouter's full catalog is a few MiB
 _VARIANTS = frozenset({"nitro", "floor", "exacto", "thinking", "online", "extended"})
 """``:suffix`` variants served by the base model's entry (``:free`` has entries of its own)."""
 
@@ -253,13 +249,19 @@ async def _fetch(client: httpx.AsyncClient, base_url: str, api_key: str | None) 
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
     try:
-        response = await client.get(url, headers=headers)
+        async with client.stream("GET", url, headers=headers) as response:
+            content, whole = await read_body(response, _MAX_CATALOG_BYTES)
     except httpx.HTTPError as exc:
         raise connection_error(exc, url=url, model=None, secret=api_key) from exc
     if response.status_code >= 400:
-        raise _http_error(response, url, api_key)
+        raise _catalog_error(
+            error_from_response(response.status_code, response.headers, content, model=None, secret=api_key),
+            url,
+        )
+    if not whole:
+        raise BadResponseError(f"the model catalog at {url} is larger than {_MAX_CATALOG_BYTES >> 20} MiB")
     try:
-        body = response.json()
+        body = safe_json.loads(content)
     except ValueError:
         raise BadResponseError(f"the model catalog at {url} is not JSON") from None
     data = body.get("data") if isinstance(body, dict) else body
@@ -268,25 +270,22 @@ async def _fetch(client: httpx.AsyncClient, base_url: str, api_key: str | None) 
     return data
 
 
-def _http_error(response: httpx.Response, url: str, secret: str | None) -> ProviderError:
-    status = response.status_code
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    error = body.get("error") if isinstance(body, dict) else None
-    detail = error.get("message") if isinstance(error, dict) else error
-    if not isinstance(detail, str) or not detail.strip():
-        detail = httpx.codes.get_reason_phrase(status) or "no message"
-    cls: type[ProviderError] = BadRequestError
-    if status == 401:
-        cls = AuthenticationError
-    elif status == 429:
-        cls = RateLimitError
-    elif status >= 500 or status == 408:
-        cls = ProviderUnavailableError
-    detail = one_line(redact(detail, secret))
-    return cls(f"the model catalog at {url} could not be fetched ({status}): {detail}", status=status)
+def _catalog_error(error: ProviderError, url: str) -> ProviderError:
+    """The provider's own error for the status (so a 402 exits 4), saying it was the catalog.
+
+    A 404 here means the endpoint has no catalog, not that a model is unknown.
+    """
+    if isinstance(error, ModelNotFoundError):
+        return BadRequestError(
+            f"the model catalog at {url} could not be fetched: not found (404)", status=404
+        )
+    return type(error)(
+        f"the model catalog at {url} could not be fetched: {error}",
+        status=error.status,
+        code=error.code,
+        metadata=error.metadata,
+        retry_after=error.retry_after,
+    )
 
 
 def _build(

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import anyio
 
-from agent import safe_json, text_protocol
+from agent import text_protocol
 from agent.context import ContextGuard, OutputCap
 from agent.errors import AgentError, ConfigError, ContextLengthError, NoToolEndpointsError
 from agent.events import (
@@ -44,7 +44,16 @@ from agent.result import ErrorInfo, RunResult, ToolCallRecord
 from agent.tool_schema import ArgumentValidator, model_parameters
 from agent.tools import ToolInfo, ToolOutcome, Toolset
 
-__all__ = ["RunOptions", "ToolProtocol", "run_agent"]
+__all__ = ["MAX_CALLS_PER_TURN", "RunOptions", "ToolProtocol", "run_agent"]
+
+MAX_CALLS_PER_TURN = 64
+"""Native tool calls run per turn; the rest get an error result saying so (a model emitting
+thousands of calls would otherwise run them all)."""
+_TOO_MANY = ToolOutcome(
+    f"Not run: only the first {MAX_CALLS_PER_TURN} tool calls of a turn are run. "
+    "Make this call again in your next turn if it is still needed.",
+    True,
+)
 
 ToolProtocol = Literal["native", "text"]
 
@@ -306,6 +315,9 @@ class _Run:
         cap = self.context.output_cap(len(calls))
 
         async def one(index: int, call: ToolCall) -> None:
+            if index >= MAX_CALLS_PER_TURN:  # answered (every call id needs a result), not run
+                slots[index] = await self.run_call(call, cap, refused=_TOO_MANY)
+                return
             async with self.limiter:
                 slots[index] = await self.run_call(call, cap)
 
@@ -320,18 +332,22 @@ class _Run:
             self.result.tool_calls.extend(slot[1] for slot in slots if slot is not None)
         return [slot[0] for slot in slots if slot is not None]
 
-    async def run_call(self, call: ToolCall, cap: OutputCap) -> tuple[ToolMessage, ToolCallRecord]:
+    async def run_call(
+        self, call: ToolCall, cap: OutputCap, *, refused: ToolOutcome | None = None
+    ) -> tuple[ToolMessage, ToolCallRecord]:
         """Run one call; the record and the message both carry the (capped) text the model sees."""
         ref = self.table.names.resolve(call.name)
         arguments: Any = call.arguments
         started = time.perf_counter()
-        outcome: ToolOutcome | None = None
-        if ref is None:
+        outcome: ToolOutcome | None = refused
+        if outcome is not None:
+            pass
+        elif ref is None:
             available = ", ".join(self.table.names.names()) or "(none)"
             outcome = ToolOutcome(f"Unknown tool '{call.name}'. Available tools: {available}.", True)
         else:
             try:
-                arguments = _decode_arguments(call.arguments)
+                arguments = call.parsed_arguments()
             except ValueError as exc:
                 outcome = ToolOutcome(
                     f"Invalid arguments for tool '{call.name}': {exc}. "
@@ -377,19 +393,6 @@ class _Run:
                 return ToolOutcome(f"Tool '{name}' failed: {type(exc).__name__}: {exc}", True)
         assert scope.cancelled_caught
         return ToolOutcome(f"Tool '{name}' timed out after {timeout:g} s and was cancelled.", True)
-
-
-def _decode_arguments(text: str) -> dict[str, Any]:
-    """A call's arguments, decoded with bounded nesting; ``ValueError`` says why for the model."""
-    try:
-        value = safe_json.loads(text) if text.strip() else None
-    except ValueError as exc:
-        raise ValueError(f"the arguments are not valid JSON: {exc}") from None
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ValueError(f"the arguments must be a JSON object, got {type(value).__name__}")
-    return value
 
 
 def _parse_text_reply(message: AssistantMessage) -> tuple[AssistantMessage, list[str]]:

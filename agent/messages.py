@@ -6,7 +6,6 @@ transcripts and results handle is one of the models below.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -41,12 +40,22 @@ class ToolCall(_Model):
     arguments: str = "{}"
 
     def parsed_arguments(self) -> dict[str, Any]:
-        """Decode ``arguments``; raises ``ValueError`` when it is not a JSON object."""
-        value = json.loads(self.arguments) if self.arguments.strip() else {}
+        """Decode ``arguments`` (untrusted model output: nesting is bounded).
+
+        Raises:
+            ValueError: the text is not JSON, is nested too deeply, or is not an object; the
+                message is written for the model.
+        """
+        from agent import safe_json
+
+        try:
+            value = safe_json.loads(self.arguments) if self.arguments.strip() else None
+        except ValueError as exc:
+            raise ValueError(f"the arguments are not valid JSON: {exc}") from None
         if value is None:
             return {}
         if not isinstance(value, dict):
-            raise ValueError(f"arguments must be a JSON object, got {type(value).__name__}")
+            raise ValueError(f"the arguments must be a JSON object, got {type(value).__name__}")
         return value
 
 

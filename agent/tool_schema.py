@@ -48,6 +48,8 @@ class ArgumentValidator:
 
         try:
             error = best_match(self._validator.iter_errors(arguments))
+        except RecursionError:  # a self-referencing schema over deep arguments: the arguments' fault
+            return "the arguments are nested too deeply to check"
         except Exception:  # a broken schema (bad $ref, wrong keyword types): leave it to the server
             self._validator = None
             return None

@@ -25,6 +25,7 @@ from agent.errors import (
     ProviderError,
     ProviderUnavailableError,
     RateLimitError,
+    ResponseLimitError,
 )
 from agent.providers.http_errors import one_line
 from agent.providers.retry import is_daily_limit, rate_limit_headers, rate_limit_reset
@@ -90,6 +91,8 @@ def advice_for(error: ProviderError, *, tried: Sequence[str] = (), now: datetime
         return ""  # the message says so already; the loop compacts and gives its own advice
     if isinstance(error, RateLimitError):
         return _rate_limit(error, now or datetime.now(UTC))
+    if isinstance(error, ResponseLimitError):
+        return ""  # the endpoint misbehaves; waiting or another model of the same endpoint won't help
     if isinstance(error, ProviderUnavailableError | ProviderConnectionError | BadResponseError):
         if len(tried) > 1:
             return (

@@ -31,6 +31,7 @@ from agent.errors import (
     ProviderUnavailableError,
     RateLimitError,
 )
+from agent.redaction import redact as _redact
 
 __all__ = [
     "classify",
@@ -64,15 +65,12 @@ _MODEL_NOT_FOUND = re.compile(
     r"not a valid model|model\b[^.]{0,80}\b(not found|does not exist)|no such model|unknown model"
     r"|invalid model (id|name)\b|model_not_found"
 )
-_KEY_SHAPE = re.compile(r"\bsk-[A-Za-z0-9][A-Za-z0-9_-]{15,}")
 _MAX_MESSAGE = 500
 
 
 def redact(text: str, secret: str | None) -> str:
-    """Replace ``secret`` and anything shaped like an API key in ``text`` with ``[redacted]``."""
-    if secret and len(secret) >= 4 and secret in text:
-        text = text.replace(secret, "[redacted]")
-    return _KEY_SHAPE.sub("[redacted]", text) if "sk-" in text else text
+    """Replace ``secret`` and anything shaped like an API key in ``text`` (any case) with ``[redacted]``."""
+    return _redact(text, secret)
 
 
 def one_line(text: str, limit: int = _MAX_MESSAGE) -> str:

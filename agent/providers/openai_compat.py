@@ -23,6 +23,7 @@ from agent import __version__, safe_json
 from agent.errors import BadResponseError, ConfigError, ProviderConnectionError, ResponseLimitError
 from agent.messages import AssistantMessage, Message, ModelResponse, RequestSettings, ToolMessage, ToolSpec
 from agent.providers.base import DeltaCallback
+from agent.providers.http_body import read_body
 from agent.providers.http_errors import connection_error, error_from_response, one_line, redact
 from agent.providers.response import ResponseBuilder
 from agent.providers.sse import SSEDecoder, aiter_sse_data
@@ -185,7 +186,7 @@ class OpenAICompatibleModel:
 
     async def _read(self, response: httpx.Response, builder: ResponseBuilder, *, streamed: bool) -> None:
         if not response.is_success:
-            content, _ = await _read_body(response, MAX_ERROR_BODY_SIZE)  # the start tells what failed
+            content, _ = await read_body(response, MAX_ERROR_BODY_SIZE)  # the start tells what failed
             raise error_from_response(
                 response.status_code, response.headers, content, model=self._model, secret=self._api_key
             )
@@ -206,7 +207,7 @@ class OpenAICompatibleModel:
                     f"the stream from {self._url} ended before the response was complete", model=self._model
                 )
         else:
-            whole, complete = await _read_body(response, MAX_BODY_SIZE)
+            whole, complete = await read_body(response, MAX_BODY_SIZE)
             if not complete:
                 raise ResponseLimitError(
                     f"the response body from {self._url} is larger than {MAX_BODY_SIZE // 2**20} MiB, "
@@ -226,19 +227,6 @@ class OpenAICompatibleModel:
             text = head if isinstance(head, str) else head.decode("utf-8", errors="replace")
             snippet = one_line(redact(text, self._api_key), 120) or "(empty)"
             raise BadResponseError(f"{what} was not valid JSON: {snippet}", model=self._model) from exc
-
-
-async def _read_body(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
-    """The body's first ``limit`` bytes at most, and whether that was all of it."""
-    pieces: list[bytes] = []
-    size = 0
-    async for piece in response.aiter_bytes():
-        size += len(piece)
-        if size > limit:
-            pieces.append(piece[: len(piece) - (size - limit)])
-            return b"".join(pieces), False
-        pieces.append(piece)
-    return b"".join(pieces), True
 
 
 async def _drain(chunks: AsyncIterator[bytes], limit: int = _DRAIN_LIMIT) -> None:

@@ -15,6 +15,7 @@ from agent.errors import (
     AuthenticationError,
     BadRequestError,
     BadResponseError,
+    InsufficientCreditsError,
     ProviderConnectionError,
     ProviderError,
     ProviderUnavailableError,
@@ -232,7 +233,8 @@ STALE_CASES = [
     ),
     (
         httpx.Response(503, json={"error": {"message": "down for maintenance", "code": 503}}),
-        f"the model catalog at {MODELS_URL} could not be fetched (503): down for maintenance",
+        f"the model catalog at {MODELS_URL} could not be fetched: "
+        "the provider is unavailable (503): down for maintenance",
     ),
     (
         httpx.Response(200, text="<html>captive portal</html>"),
@@ -275,25 +277,34 @@ ERROR_CASES: list[tuple[str, httpx.Response | Exception, type[ProviderError], st
         "401 with the key echoed",
         httpx.Response(401, json={"error": {"message": f"bad key {KEY}", "code": 401}}),
         AuthenticationError,
-        f"the model catalog at {MODELS_URL} could not be fetched (401): bad key [redacted]",
+        f"the model catalog at {MODELS_URL} could not be fetched: "
+        "the API key was refused (401): bad key [redacted]",
+    ),
+    (
+        "402",
+        httpx.Response(402, json={"error": {"message": "Insufficient credits", "code": 402}}),
+        InsufficientCreditsError,
+        f"the model catalog at {MODELS_URL} could not be fetched: "
+        "not enough credits for this request (402): Insufficient credits",
     ),
     (
         "429",
         httpx.Response(429, json={"error": {"message": "slow down", "code": 429}}),
         RateLimitError,
-        f"the model catalog at {MODELS_URL} could not be fetched (429): slow down",
+        f"the model catalog at {MODELS_URL} could not be fetched: rate limited (429): slow down",
     ),
     (
         "500 without a body",
         httpx.Response(500),
         ProviderUnavailableError,
-        f"the model catalog at {MODELS_URL} could not be fetched (500): Internal Server Error",
+        f"the model catalog at {MODELS_URL} could not be fetched: "
+        "the provider is unavailable (500): Internal Server Error",
     ),
     (
         "404 text body",
         httpx.Response(404, text="no such route"),
         BadRequestError,
-        f"the model catalog at {MODELS_URL} could not be fetched (404): Not Found",
+        f"the model catalog at {MODELS_URL} could not be fetched: not found (404)",
     ),
     (
         "200 not json",

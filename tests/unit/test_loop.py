@@ -7,7 +7,7 @@ import pytest
 from agent.context import cap_text, placeholder
 from agent.errors import AuthenticationError, ConfigError, ContextLengthError
 from agent.events import Event, Notice, RunFinished, TextDelta, ToolCallFinished, ToolCallStarted
-from agent.loop import RunOptions, run_agent
+from agent.loop import MAX_CALLS_PER_TURN, RunOptions, run_agent
 from agent.messages import (
     AssistantMessage,
     Message,
@@ -104,6 +104,28 @@ async def test_parallel_calls_are_bounded_by_max_parallel_tools() -> None:
     model = ScriptedChatModel([reply(None, *(call("track") for _ in range(6))), reply("done")])
     await run_agent(model, tools, "go", RunOptions(max_parallel_tools=2))
     assert peak == 2
+
+
+async def test_calls_past_the_per_turn_cap_are_answered_with_an_error_and_not_run() -> None:
+    ran = 0
+
+    def count() -> str:
+        nonlocal ran
+        ran += 1
+        return "ok"
+
+    tools = StaticToolset().add("count", count)
+    extra = MAX_CALLS_PER_TURN + 5
+    model = ScriptedChatModel(
+        [reply(None, *(call("count", id=f"c{i}") for i in range(extra))), reply("done")]
+    )
+    result = await run_agent(model, tools, "go")
+    messages = tool_messages(model.requests[1].messages)
+    assert ran == MAX_CALLS_PER_TURN
+    assert [m.tool_call_id for m in messages] == [f"c{i}" for i in range(extra)]
+    assert [m.is_error for m in messages] == [False] * MAX_CALLS_PER_TURN + [True] * 5
+    assert messages[-1].content.startswith(f"Not run: only the first {MAX_CALLS_PER_TURN} tool calls")
+    assert result.stop_reason == "completed"
 
 
 async def test_unknown_tool_returns_error_listing_available_tools() -> None:
