@@ -1,38 +1,53 @@
 """Exact arithmetic on expressions: an ``ast`` walker over a whitelist, never ``eval``.
 
 Numbers are ``Fraction`` while the result is exact (so ``0.1 + 0.2`` is ``0.3``) and become
-``float`` only when a function or power has no exact answer. Limits on input length, nesting
-and result size keep a hostile expression from burning CPU or memory.
+``float`` only when a function or power has no exact answer. Limits on input length, nesting,
+literal size and result size, checked before each number is built, and a time budget keep a
+hostile expression from burning CPU or memory.
 """
 
 from __future__ import annotations
 
 import ast
-import math
 import operator
+import re
 from collections.abc import Callable
-from decimal import Decimal, localcontext
 from fractions import Fraction
+from time import monotonic
 
+from servers.calc_format import format_value
 from servers.calc_functions import (
     CONSTANTS,
     FUNCTIONS,
+    MAX_DIGITS,
     CalcError,
     Number,
+    TooLarge,
     call_function,
     check_size,
+    literal_digits,
     power,
     to_float,
 )
 
-__all__ = ["MAX_DEPTH", "MAX_LENGTH", "CalcError", "Value", "calculate", "evaluate", "format_value"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_LENGTH",
+    "TIME_LIMIT",
+    "CalcError",
+    "Value",
+    "calculate",
+    "evaluate",
+    "format_value",
+]
 
 Value = Number | bool
 
 MAX_LENGTH = 1000
 MAX_DEPTH = 60
-_MAX_SHOWN_DIGITS = 4000
-_MAX_DECIMALS = 50
+TIME_LIMIT = 5.0  # seconds; every step is bounded, so this is a backstop, not the defence
+_MAX_SUBJECT = 60
+_DECIMAL_LITERAL = re.compile(r"(?P<mantissa>[0-9]*\.?[0-9]*)(?:[eE](?P<exponent>[+-]?[0-9]+))?")
 _SYMBOLS = {"^": "**", "×": "*", "÷": "/", "−": "-"}  # noqa: RUF001 - the point is to accept these
 _DIVISIONS: dict[type[ast.operator], Callable[[Number, Number], Number]] = {
     ast.Div: operator.truediv,
@@ -54,8 +69,8 @@ _COMPARISONS: dict[type[ast.cmpop], Callable[[Number, Number], bool]] = {
 }
 
 
-def evaluate(expression: str) -> Value:
-    """Evaluate an arithmetic expression exactly where possible.
+def evaluate(expression: str, *, time_limit: float = TIME_LIMIT) -> Value:
+    """Evaluate an arithmetic expression exactly where possible, within ``time_limit`` seconds.
 
     Raises:
         CalcError: Syntax error, unsupported construct, unknown name, domain error, division by
@@ -79,28 +94,46 @@ def evaluate(expression: str) -> Value:
         raise CalcError(f"syntax error{where}: {exc.msg}") from exc
     except (RecursionError, MemoryError) as exc:
         raise CalcError("the expression is nested too deeply") from exc
-    return _Walker(text).visit(tree.body, 0)
+    walker = _Walker(text, monotonic() + time_limit, time_limit)
+    try:
+        return walker.visit(tree.body, 0)
+    except ZeroDivisionError as exc:  # a safety net: the functions check their own divisions
+        raise CalcError("division by zero") from exc
+    except OverflowError as exc:
+        raise CalcError("the result is too large (floating-point overflow)") from exc
 
 
-def calculate(expression: str) -> str:
+def calculate(expression: str, *, time_limit: float = TIME_LIMIT) -> str:
     """Evaluate and format in one step (what the calc tool returns)."""
-    return format_value(evaluate(expression))
+    return format_value(evaluate(expression, time_limit=time_limit))
 
 
 class _Walker:
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, deadline: float, time_limit: float) -> None:
         self.source = source
+        self.deadline = deadline
+        self.time_limit = time_limit
 
     def visit(self, node: ast.expr, depth: int) -> Value:
         if depth > MAX_DEPTH:
             raise CalcError(f"the expression is nested more than {MAX_DEPTH} levels deep")
+        if monotonic() > self.deadline:
+            raise CalcError(f"the calculation took longer than {self.time_limit:g} s and was stopped")
+        try:
+            return self._visit(node, depth)
+        except TooLarge as exc:
+            if exc.subject is not None:
+                raise
+            raise exc.about(self._subject(node)) from None
+
+    def _visit(self, node: ast.expr, depth: int) -> Value:
         match node:
             case ast.Constant(value=bool()) | ast.Constant(value=str() | bytes() | None):
                 raise CalcError(f"{self._segment(node)} is not a number")
             case ast.Constant(value=int() as integer):
                 return Fraction(integer)
             case ast.Constant(value=float()):
-                return Fraction(self._segment(node).replace("_", ""))
+                return self.decimal(node)
             case ast.Constant():
                 raise CalcError(f"{self._segment(node)}: complex numbers are not supported")
             case ast.UnaryOp(op=ast.USub() | ast.UAdd() as op, operand=operand):
@@ -129,6 +162,18 @@ class _Walker:
             f"unsupported syntax {self._segment(node)!r}: use numbers, + - * / // % ** (or ^), "
             "parentheses, comparisons and the listed functions"
         )
+
+    def decimal(self, node: ast.expr) -> Fraction:
+        """A decimal literal as an exact fraction, refused before building if it is too long."""
+        text = self._segment(node).replace("_", "")
+        match = _DECIMAL_LITERAL.fullmatch(text)
+        if match is None:
+            raise CalcError(f"unsupported number {text!r}")
+        exponent = int(match["exponent"] or 0)
+        size = literal_digits(match["mantissa"], exponent)
+        if size > MAX_DIGITS:
+            raise TooLarge(size)
+        return Fraction(text)
 
     def number(self, node: ast.expr, depth: int) -> Number:
         value = self.visit(node, depth + 1)
@@ -169,46 +214,6 @@ class _Walker:
     def _segment(self, node: ast.expr) -> str:
         return ast.get_source_segment(self.source, node) or type(node).__name__
 
-
-def format_value(value: Value) -> str:
-    """Integers and terminating decimals exactly; other fractions as ``p/q ≈ decimal``; floats as ``≈ x``."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"≈ {value:.15g}"
-    numerator, denominator = value.numerator, value.denominator
-    if _digits(numerator) + _digits(denominator) > _MAX_SHOWN_DIGITS:
-        return f"≈ {_approximate(value)} (the exact value has too many digits to show)"
-    if denominator == 1:
-        return str(numerator)
-    decimal = _terminating_decimal(value)
-    if decimal is not None:
-        return decimal
-    return f"{numerator}/{denominator} ≈ {_approximate(value)}"
-
-
-def _digits(number: int) -> int:
-    return math.floor(abs(number).bit_length() * math.log10(2)) + 1
-
-
-def _terminating_decimal(value: Fraction) -> str | None:
-    twos = fives = 0
-    rest = value.denominator
-    while rest % 2 == 0:
-        rest //= 2
-        twos += 1
-    while rest % 5 == 0:
-        rest //= 5
-        fives += 1
-    places = max(twos, fives)
-    if rest != 1 or places > _MAX_DECIMALS:
-        return None
-    scaled = str(abs(value.numerator) * 10**places // value.denominator).rjust(places + 1, "0")
-    sign = "-" if value < 0 else ""
-    return f"{sign}{scaled[:-places]}.{scaled[-places:]}"
-
-
-def _approximate(value: Fraction) -> str:
-    with localcontext() as context:
-        context.prec = 15
-        return format((Decimal(value.numerator) / Decimal(value.denominator)).normalize(), "g")
+    def _subject(self, node: ast.expr) -> str:
+        text = " ".join(self._segment(node).split())
+        return text if len(text) <= _MAX_SUBJECT else text[: _MAX_SUBJECT - 3] + "..."

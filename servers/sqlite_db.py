@@ -1,8 +1,8 @@
 """SQLite access for the sqlite server: read-only enforced by SQLite itself, writes only when allowed.
 
-Reads open the file with ``mode=ro``, set ``PRAGMA query_only`` and install an authorizer that
-permits only reading actions, so a write cannot slip through however the SQL is spelled. Every
-call opens its own connection, which suits the worker threads tools run on.
+Every call opens its own connection (which suits the worker threads tools run on), hardened by
+:mod:`servers.sqlite_guard` (limits, read-only pragmas, an authorizer) and stopped by a progress
+handler once it runs past the time limit.
 """
 
 from __future__ import annotations
@@ -13,52 +13,13 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Any
+
+from servers.sqlite_guard import Guard, harden, heap_limit
+from servers.sqlite_results import MAX_RESULT_BYTES, rows_as_json
 
 __all__ = ["Database", "SqlParam"]
 
 SqlParam = str | int | float | bool | None
-
-_READ_ACTIONS = {
-    sqlite3.SQLITE_SELECT,
-    sqlite3.SQLITE_READ,
-    sqlite3.SQLITE_FUNCTION,
-    sqlite3.SQLITE_RECURSIVE,
-}
-_PRAGMAS_WITH_ARGUMENT = {
-    "table_info",
-    "table_xinfo",
-    "index_list",
-    "index_info",
-    "index_xinfo",
-    "foreign_key_list",
-    "foreign_key_check",
-    "integrity_check",
-    "quick_check",
-}
-_SCHEMA_TABLES = {"sqlite_master", "sqlite_temp_master", "sqlite_schema", "sqlite_temp_schema"}
-_MAX_BLOB_SHOWN = 64
-
-
-def _read_only_authorizer(
-    action: int, arg1: str | None, arg2: str | None, _db: str | None, _src: str | None
-) -> int:
-    """Allow reads only (``pragma_*`` table functions report schema lookups as schema updates)."""
-    if action in _READ_ACTIONS:
-        return sqlite3.SQLITE_OK
-    if action == sqlite3.SQLITE_PRAGMA and (arg2 is None or (arg1 or "").lower() in _PRAGMAS_WITH_ARGUMENT):
-        return sqlite3.SQLITE_OK
-    if action == sqlite3.SQLITE_UPDATE and arg1 in _SCHEMA_TABLES:
-        return sqlite3.SQLITE_OK
-    return sqlite3.SQLITE_DENY
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, bytes):
-        if len(value) <= _MAX_BLOB_SHOWN:
-            return f"X'{value.hex().upper()}'"
-        return f"<blob of {len(value)} bytes>"
-    return value
 
 
 class Database:
@@ -70,6 +31,7 @@ class Database:
         *,
         allow_writes: bool = False,
         max_rows: int = 500,
+        max_result_bytes: int = MAX_RESULT_BYTES,
         timeout_seconds: float = 30.0,
     ) -> None:
         """Check the file is a usable SQLite database (creating it when writes are allowed).
@@ -80,6 +42,7 @@ class Database:
         self.path = Path(path).expanduser().absolute()
         self.allow_writes = allow_writes
         self.max_rows = max_rows
+        self.max_result_bytes = max_result_bytes
         self.timeout_seconds = timeout_seconds
         if not allow_writes and not self.path.is_file():
             raise ValueError(f"database file not found: {self.path} (pass --allow-writes to create it)")
@@ -96,22 +59,36 @@ class Database:
     @contextmanager
     def _connect(self, *, write: bool) -> Iterator[sqlite3.Connection]:
         uri = self.path.as_uri() + ("?mode=rwc" if write else "?mode=ro")
-        with closing(sqlite3.connect(uri, uri=True, timeout=5, isolation_level=None)) as connection:
+        with (
+            closing(sqlite3.connect(uri, uri=True, timeout=5, isolation_level=None)) as connection,
+            closing(harden(connection, read_only=not write)) as guard,
+        ):
             deadline = time.monotonic() + self.timeout_seconds
             connection.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
-            if not write:
-                connection.execute("PRAGMA query_only = ON")
-                connection.set_authorizer(_read_only_authorizer)
             try:
                 yield connection
             except sqlite3.Error as exc:
-                raise ValueError(self._explain(exc, write=write)) from exc
+                raise ValueError(self._explain(exc, guard)) from exc
+            except MemoryError as exc:
+                limit = heap_limit()
+                allowed = f" (SQLite may use {limit // 2**20} MiB in this server)" if limit else ""
+                raise ValueError(
+                    f"the statement ran out of memory{allowed}; select fewer or smaller values, or add LIMIT"
+                ) from exc
 
-    def _explain(self, exc: sqlite3.Error, *, write: bool) -> str:
+    def _explain(self, exc: sqlite3.Error, guard: Guard) -> str:
         text = str(exc)
+        denied = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_AUTH or "not authorized" in text
         if text == "interrupted":
             return f"the statement ran longer than {self.timeout_seconds:g} s and was stopped"
-        if not write and ("not authorized" in text or "readonly" in text or "query_only" in text):
+        if guard.refusal is not None and (denied or "function raised exception" in text):
+            return f"{guard.refusal} (SQLite: {text})"
+        if text == "string or blob too big":
+            return (
+                f"a value would be larger than {guard.value_limit:,} bytes, the limit for one string or "
+                f"blob; select part of it with substr() or its length() (SQLite: {text})"
+            )
+        if guard.read_only and (denied or "readonly" in text or "query_only" in text):
             hint = (
                 "use the execute tool to change data" if self.allow_writes else "this database is read-only"
             )
@@ -190,23 +167,10 @@ class Database:
         return ";\n\n".join(statements) + ";" if statements else "(empty database: no tables)"
 
     def query(self, sql: str, params: Sequence[SqlParam] = ()) -> str:
-        """Run one read-only statement; JSON with columns and up to ``max_rows`` rows."""
+        """Run one read-only statement; JSON with columns and rows, within ``max_rows`` and the byte cap."""
         with self._connect(write=False) as connection:
             cursor = connection.execute(sql, tuple(params))
-            columns = [column[0] for column in cursor.description or ()]
-            rows = cursor.fetchmany(self.max_rows + 1)
-        result: dict[str, Any] = {
-            "columns": columns,
-            "rows": [[_json_value(value) for value in row] for row in rows[: self.max_rows]],
-            "row_count": min(len(rows), self.max_rows),
-        }
-        if len(rows) > self.max_rows:
-            result["truncated"] = True
-            result["note"] = (
-                f"only the first {self.max_rows} rows are shown; "
-                "add WHERE, LIMIT/OFFSET or aggregate to see the rest"
-            )
-        return json.dumps(result, ensure_ascii=False)
+            return rows_as_json(cursor, max_rows=self.max_rows, max_bytes=self.max_result_bytes)
 
     def execute(self, sql: str, params: Sequence[SqlParam] = ()) -> str:
         """Run one statement that may write, committed at once; reports rows affected."""
@@ -214,8 +178,8 @@ class Database:
             raise ValueError("writes are disabled; start the server with --allow-writes")
         with self._connect(write=True) as connection:
             cursor = connection.execute(sql, tuple(params))
-            if cursor.description:
-                cursor.fetchall()
+            for _row in cursor:  # run RETURNING and the like to the end, keeping no rows
+                pass
             affected, last_id = cursor.rowcount, cursor.lastrowid
         if affected < 0:
             return "Statement executed (it reports no row count)"

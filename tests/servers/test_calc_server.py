@@ -51,9 +51,18 @@ async def test_calc_offers_one_read_only_evaluate_tool_with_a_described_expressi
                 True,
                 "Error executing tool evaluate: cannot evaluate '"
                 + "9" * 77
-                + "...': the exponent 387420489 is too large: the result would exceed 100000 bits",
+                + "...': result too large: 9 ** 9 ** 9 would have about 369,693,100 digits (limit 10,000)",
             ),
         ),
+        (
+            "2**2**2**2**2**2",
+            (
+                True,
+                "Error executing tool evaluate: cannot evaluate '2**2**2**2**2**2': "
+                "result too large: 2**2**2**2**2 would have about 19,729 digits (limit 10,000)",
+            ),
+        ),
+        ("log(2, 1.00000000000000000001)", (False, "≈ 6.93147180559945e+19")),
     ],
 )
 async def test_evaluate_returns_exact_results_and_clear_errors(
@@ -62,3 +71,17 @@ async def test_evaluate_returns_exact_results_and_clear_errors(
     async with Client(build_server()) as client:
         result = await call(client, "evaluate", {"expression": expression})
     assert result == expected
+
+
+async def test_an_unexpected_failure_is_a_one_line_error_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(expression: str) -> str:
+        raise RuntimeError("the evaluator broke\nsecond line")
+
+    monkeypatch.setattr("servers.evaluator.calculate", broken)
+    async with Client(build_server()) as client:
+        result = await call(client, "evaluate", {"expression": "1 + 1"})
+    assert result == (
+        True,
+        "Error executing tool evaluate: cannot evaluate '1 + 1': "
+        "unexpected error (RuntimeError: the evaluator broke)",
+    )

@@ -3,13 +3,16 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import threading
 from pathlib import Path
 
+import anyio
 import pytest
 from mcp import Client
 from mcp.types import ToolAnnotations
 
-from servers.sqlite import build_server
+from servers.sqlite import build_server, main
+from servers.sqlite_db import Database
 from tests.servers.helpers import call
 
 pytestmark = pytest.mark.anyio
@@ -247,3 +250,188 @@ def test_a_file_that_is_not_a_database_is_a_start_up_error(tmp_path: Path) -> No
         ValueError, match=re.escape(f"cannot open {bogus} as a SQLite database: file is not a database")
     ):
         build_server(bogus)
+
+
+NATIVE_CODE_REFUSALS = {
+    "SELECT fts3_tokenizer('simple')": "fts3_tokenizer() is disabled: it is a known way to run native code "
+    "through SQL (SQLite: not authorized to use function: fts3_tokenizer)",
+    "SELECT FTS3_TOKENIZER('simple', x'4141414141414141')": "fts3_tokenizer() is disabled: it is a known way "
+    "to run native code through SQL (SQLite: not authorized to use function: FTS3_TOKENIZER)",
+    "SELECT load_extension('/tmp/evil.so')": "load_extension() is disabled: it loads native code "
+    "(SQLite: not authorized to use function: load_extension)",
+}
+
+
+@pytest.mark.parametrize("sql", list(NATIVE_CODE_REFUSALS))
+async def test_functions_that_reach_native_code_are_refused_by_query_and_execute(db: Path, sql: str) -> None:
+    async with Client(build_server(db, allow_writes=True)) as client:
+        through_query = await call(client, "query", {"sql": sql})
+        through_execute = await call(client, "execute", {"sql": sql})
+    assert (through_query, through_execute) == (
+        (True, f"Error executing tool query: {NATIVE_CODE_REFUSALS[sql]}"),
+        (True, f"Error executing tool execute: {NATIVE_CODE_REFUSALS[sql]}"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("sql", "refusal"),
+    [
+        (
+            "ATTACH DATABASE 'other.db' AS other",
+            "ATTACH and VACUUM INTO are disabled: this server works on its one database file "
+            "(SQLite: not authorized)",
+        ),
+        (
+            "VACUUM INTO 'other.db'",
+            "ATTACH and VACUUM INTO are disabled: this server works on its one database file "
+            "(SQLite: authorization denied)",
+        ),
+        (
+            "PRAGMA writable_schema = ON",
+            "PRAGMA writable_schema is disabled: it lets SQL corrupt the database file "
+            "(SQLite: not authorized)",
+        ),
+    ],
+)
+async def test_execute_refuses_other_files_and_schema_corruption_but_still_vacuums(
+    db: Path, sql: str, refusal: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(db.parent)
+    async with Client(build_server(db, allow_writes=True)) as client:
+        refused = await call(client, "execute", {"sql": sql})
+        vacuum = await call(client, "execute", {"sql": "VACUUM"})
+    assert (refused, vacuum) == (
+        (True, f"Error executing tool execute: {refusal}"),
+        (False, "Statement executed (it reports no row count)"),
+    )
+    assert not (db.parent / "other.db").exists()
+
+
+async def test_a_value_over_the_length_limit_is_refused_naming_the_limit(db: Path) -> None:
+    async with Client(build_server(db)) as client:
+        result = await call(client, "query", {"sql": "SELECT zeroblob(5e8) FROM users"})
+    assert result == (
+        True,
+        "Error executing tool query: a value would be larger than 1,000,000 bytes, the limit for one string "
+        "or blob; select part of it with substr() or its length() (SQLite: string or blob too big)",
+    )
+
+
+async def test_query_stops_fetching_at_the_byte_cap_with_a_note(db: Path) -> None:
+    async with Client(build_server(db, max_result_bytes=450)) as client:
+        is_error, text = await call(client, "query", {"sql": "SELECT hex(zeroblob(50)) AS h FROM users"})
+    assert (is_error, json.loads(text)) == (
+        False,
+        {
+            "columns": ["h"],
+            "rows": [["0" * 100], ["0" * 100]],
+            "row_count": 2,
+            "truncated": True,
+            "note": "the result was cut after 2 rows to stay under 450 bytes; "
+            "select fewer or shorter columns (substr(), length()) or add LIMIT/OFFSET",
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        (
+            "SELECT printf('%.*c', 1e8, 'x')",
+            (
+                True,
+                "Error executing tool query: printf widths and precisions are limited to 100,000, "
+                "got 100,000,000 (SQLite: user-defined function raised exception)",
+            ),
+        ),
+        (
+            "SELECT format('%2147483647c', 'x')",
+            (
+                True,
+                "Error executing tool query: printf widths and precisions are limited to 100,000, "
+                "got 2,147,483,647 (SQLite: user-defined function raised exception)",
+            ),
+        ),
+        (
+            "SELECT printf('%-*.*c|', '9e9', 1, 'x')",
+            (
+                True,
+                "Error executing tool query: printf widths and precisions are limited to 100,000, "
+                "got 9,000,000,000 (SQLite: user-defined function raised exception)",
+            ),
+        ),
+        (
+            "SELECT printf('%05.1f %d %.*c %s%%', 3.14159, 42, 3, 'x', name) AS p FROM users WHERE id = 1",
+            (False, '{"columns": ["p"], "rows": [["003.1 42 xxx ada%"]], "row_count": 1}'),
+        ),
+    ],
+)
+async def test_printf_refuses_huge_widths_and_formats_everything_else(
+    db: Path, sql: str, expected: tuple[bool, str]
+) -> None:
+    async with Client(build_server(db)) as client:
+        result = await call(client, "query", {"sql": sql})
+    assert result == expected
+
+
+async def test_a_statement_stuck_past_its_time_limit_is_abandoned_and_others_still_answer(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = threading.Event()
+
+    def stuck(self: Database, sql: str, params: object = ()) -> str:
+        release.wait(30)  # like one SQLite step that no progress handler can interrupt
+        return "too late"
+
+    monkeypatch.setattr(Database, "query", stuck)
+    try:
+        async with Client(build_server(db, timeout_seconds=0.2)) as client:
+            with anyio.fail_after(10):
+                result = await call(client, "query", {"sql": "SELECT 1"})
+                tables = await call(client, "list_tables")
+    finally:
+        release.set()
+    assert (result, tables) == (
+        (
+            True,
+            "Error executing tool query: the statement ran longer than 0.2 s and could not be stopped "
+            "in time; it was abandoned",
+        ),
+        (False, "big_orders (view)\norders (table)\nusers (table)"),
+    )
+
+
+async def test_unexpected_failures_and_running_out_of_memory_are_one_line_errors(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: Database) -> str:
+        raise RuntimeError("the schema reader broke\nsecond line")
+
+    def out_of_memory(cursor: object, **limits: int) -> str:
+        raise MemoryError
+
+    monkeypatch.setattr(Database, "schema", broken)
+    monkeypatch.setattr("servers.sqlite_db.rows_as_json", out_of_memory)
+    async with Client(build_server(db)) as client:
+        schema = await call(client, "schema")
+        query = await call(client, "query", {"sql": "SELECT 1"})
+    assert (schema, query) == (
+        (True, "Error executing tool schema: unexpected error (RuntimeError: the schema reader broke)"),
+        (
+            True,
+            "Error executing tool query: the statement ran out of memory; "
+            "select fewer or smaller values, or add LIMIT",
+        ),
+    )
+
+
+@pytest.mark.parametrize("timeout", ["0", "-1", "nan"])
+def test_a_timeout_that_is_not_positive_is_a_one_line_usage_error(
+    db: Path, timeout: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([str(db), "--timeout", timeout])
+    assert (exited.value.code, capsys.readouterr().err) == (
+        2,
+        "servers.sqlite: error: --timeout must be more than 0 seconds\n",
+    )
