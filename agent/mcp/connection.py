@@ -1,8 +1,9 @@
 """One MCP server connection, owned by one task from start-up to shutdown.
 
-The owning task enters and exits the SDK's transport and session contexts (anyio requires
-both in the same task); other tasks call tools through the live session. The SDK is imported
-here, lazily, so commands that never talk to a server do not pay for importing it.
+The owning task enters and exits the transport and session contexts (anyio requires both in
+the same task); other tasks call tools through the live session, which multiplexes concurrent
+requests. The SDK is imported here, lazily, so commands that never talk to a server do not pay
+for importing it, and stdio servers are spawned before it is imported.
 """
 
 from __future__ import annotations
@@ -10,20 +11,25 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable
+from typing import IO, TYPE_CHECKING, Any
 
 import anyio
 
 from agent import __version__
-from agent.config.servers import HttpServerConfig, ServerConfig, StdioServerConfig
+from agent.config.servers import DEFAULT_STARTUP_TIMEOUT, StdioServerConfig
 from agent.errors import ServerStartError
 from agent.mcp.convert import outcome_from_result, tool_from_mcp
+from agent.mcp.failures import describe_start_failure
 from agent.mcp.stdio import process_transport, spawn_stdio, stop_process
+from agent.mcp.targets import ServerTarget, connect_mode, sdk_source, startup_timeout_of, target_kind
 from agent.tools import ToolInfo, ToolOutcome
 
 if TYPE_CHECKING:
     from mcp import Client
+    from mcp.client import Transport
+
+    from agent.mcp.targets import InProcessServer
 
 __all__ = ["McpConnection"]
 
@@ -31,54 +37,48 @@ _STDERR_TAIL_LINES = 12
 _LIST_PAGE_CAP = 100
 
 
-def _leaves(exc: BaseException) -> list[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
-    return [exc]
-
-
-def _describe_start_failure(exc: BaseException, config: ServerConfig) -> str:
-    """One line saying why a server did not start, from whatever the SDK raised."""
-    from mcp.shared.exceptions import MCPError
-
-    leaves = _leaves(exc)
-    for leaf in leaves:
-        if isinstance(leaf, FileNotFoundError) and isinstance(config, StdioServerConfig):
-            return f"command not found: {config.command}"
-        if isinstance(leaf, PermissionError) and isinstance(config, StdioServerConfig):
-            return f"command is not executable: {config.command}"
-    for leaf in leaves:
-        if isinstance(leaf, MCPError):
-            if "closed" in leaf.error.message.lower():
-                return "the server exited during start-up"
-            return f"start-up failed: {leaf.error.message}"
-    leaf = leaves[0]
-    text = str(leaf) or type(leaf).__name__
-    return f"start-up failed: {type(leaf).__name__}: {text}"
-
-
 class McpConnection:
-    """A live connection to one configured MCP server.
+    """A live connection to one MCP server.
 
     Args:
         name: the configured server name (used in tool routing and messages).
-        config: how to start or reach the server.
+        target: how to start or reach the server (see :data:`~agent.mcp.targets.ServerTarget`).
+        startup_timeout: seconds to start, for targets without a config of their own.
+        on_tools_changed: called (in the owning task) after the server's tool list changed.
+
+    Raises:
+        TypeError: ``target`` is not something a connection can be given.
     """
 
-    def __init__(self, name: str, config: ServerConfig) -> None:
+    def __init__(
+        self,
+        name: str,
+        target: ServerTarget,
+        *,
+        startup_timeout: float = DEFAULT_STARTUP_TIMEOUT,
+        on_tools_changed: Callable[[McpConnection], None] | None = None,
+    ) -> None:
         self.name = name
-        self.config = config
+        self.target = target
+        self.kind = target_kind(target)
+        self.startup_timeout = startup_timeout_of(target, startup_timeout)
         self.tools: list[ToolInfo] = []
         self.failure: ServerStartError | None = None
+        self._on_tools_changed = on_tools_changed
         self._client: Client | None = None
         self._ready = anyio.Event()
         self._wake = anyio.Event()
         self._closing = False
         self._tools_stale = False
         self._scope: anyio.CancelScope | None = None
-        self._errlog: Any = None
+        self._errlog: IO[bytes] | None = None
         self._crashed = False
         self._spawned = anyio.Event()
+
+    @property
+    def restartable(self) -> bool:
+        """Whether a fresh connection can replace this one: not for a bare (single-use) transport."""
+        return self.kind != "transport"
 
     @property
     def alive(self) -> bool:
@@ -86,11 +86,14 @@ class McpConnection:
         return self._client is not None and self.failure is None and not self._crashed
 
     @property
+    def started(self) -> bool:
+        """True once the server is up (and after it stopped, if it ever was up)."""
+        return self._ready.is_set() and self.failure is None
+
+    @property
     def crashed(self) -> bool:
         """True when the server went away after a successful start (not by :meth:`close`)."""
-        if self._crashed:
-            return True
-        return self._ready.is_set() and self.failure is None and self._client is None and not self._closing
+        return self._crashed
 
     async def run(self) -> None:
         """The owning task: connect, list tools, serve until :meth:`close`, then disconnect."""
@@ -105,19 +108,22 @@ class McpConnection:
             except Exception as exc:
                 if not self._ready.is_set():
                     self.failure = ServerStartError(
-                        _describe_start_failure(exc, self.config),
+                        describe_start_failure(exc, self.target),
                         server=self.name,
                         stderr_tail=self._stderr_tail(),
                     )
             finally:
+                if self._ready.is_set() and self.failure is None and not self._closing:
+                    self._crashed = True  # the session ended on its own
                 self._client = None
                 self._spawned.set()
                 self._ready.set()
                 if self._errlog is not None:
                     self._errlog.close()
 
-    async def wait_ready(self, seconds: float) -> None:
-        """Wait until the server is up or failed; a server not up in ``seconds`` is stopped."""
+    async def wait_ready(self, seconds: float | None = None) -> None:
+        """Wait until the server is up or failed; one not up in time (its start-up timeout) is stopped."""
+        seconds = self.startup_timeout if seconds is None else seconds
         with anyio.move_on_after(seconds):
             await self._ready.wait()
         if not self._ready.is_set():
@@ -128,18 +134,24 @@ class McpConnection:
             )
             self._ready.set()
 
+    async def wait_spawned(self) -> None:
+        """Wait until the server process exists (or could not be started); other targets: at once."""
+        await self._spawned.wait()
+
     def close(self) -> None:
-        """Ask the owning task to disconnect (the server process is stopped by the SDK)."""
+        """Ask the owning task to disconnect (a server process is stopped on the way out)."""
         self._closing = True
         self._wake.set()
         if not self._ready.is_set() and self._scope is not None:
             self._scope.cancel()
 
     async def call(self, tool: str, arguments: dict[str, Any]) -> ToolOutcome:
-        """Call ``tool``; protocol failures become error outcomes the model can read."""
+        """Call ``tool`` (once the server is up); protocol failures become error outcomes."""
         from mcp.shared.exceptions import MCPError
         from mcp_types import CONNECTION_CLOSED
 
+        if not self._ready.is_set():
+            await self.wait_ready()
         client = self._client
         if client is None or self._crashed:
             return ToolOutcome(f"MCP server '{self.name}' is not running", is_error=True)
@@ -149,9 +161,7 @@ class McpConnection:
             message = exc.error.message
             if exc.error.code == CONNECTION_CLOSED:
                 self._crashed = True
-                last = self._stderr_tail().splitlines()[-1:]
-                said = f" (its last words: {last[0].strip()})" if last else ""
-                message = f"the MCP server '{self.name}' exited during the call{said}"
+                message = self._lost_message()
             return ToolOutcome(f"Error calling tool '{tool}': {message}", is_error=True)
         except RuntimeError as exc:  # e.g. the SDK's check of structured content against outputSchema
             return ToolOutcome(f"Error calling tool '{tool}': {exc}", is_error=True)
@@ -159,14 +169,27 @@ class McpConnection:
             return ToolOutcome(f"Error calling tool '{tool}': {type(exc).__name__}: {exc}", is_error=True)
         return outcome_from_result(result)
 
+    def _lost_message(self) -> str:
+        if self.kind != "stdio":
+            return f"the connection to MCP server '{self.name}' closed during the call"
+        last = self._stderr_tail().splitlines()[-1:]
+        said = f" (its last words: {last[0].strip()})" if last else ""
+        return f"the MCP server '{self.name}' exited during the call{said}"
+
     async def _serve(self, client: Client) -> None:
         while not self._closing:
             await self._wake.wait()
             self._wake = anyio.Event()
             if self._tools_stale and not self._closing:
                 self._tools_stale = False
-                with contextlib.suppress(Exception):
+                try:
                     self.tools = await self._list_tools(client, refresh=True)
+                except Exception:  # the old list stays; the next call reports what is wrong
+                    continue
+                if self._on_tools_changed is not None:
+                    # A failing observer must not take the connection down with it.
+                    with contextlib.suppress(Exception):
+                        self._on_tools_changed(self)
 
     async def _list_tools(self, client: Client, *, refresh: bool = False) -> list[ToolInfo]:
         tools: list[ToolInfo] = []
@@ -192,52 +215,40 @@ class McpConnection:
 
     @contextlib.asynccontextmanager
     async def _open_client(self) -> AsyncIterator[Client]:
-        config = self.config
         async with contextlib.AsyncExitStack() as stack:
-            transport: Any
-            if isinstance(config, StdioServerConfig):
-                # Spawn before importing the SDK: its import overlaps the server's own start-up.
-                # The stderr file outlives the transport: its tail is read after a failed start.
-                self._errlog = tempfile.TemporaryFile()  # noqa: SIM115
-                try:
-                    process = await spawn_stdio(config, self._errlog)
-                finally:
-                    self._spawned.set()
-                stack.push_async_callback(stop_process, process)
-                transport = process_transport(process)
-            else:
-                self._spawned.set()
-                transport = await self._http_transport(stack)
+            source = await self._open_source(stack)
             import mcp_types as types
             from mcp import Client
 
             info = types.Implementation(name="agent", version=__version__)
             client = await stack.enter_async_context(
-                Client(transport, mode=config.mode, client_info=info, message_handler=self._on_message)
+                Client(
+                    source,
+                    mode=connect_mode(self.target),
+                    client_info=info,
+                    message_handler=self._on_message,
+                )
             )
             yield client
 
-    async def _http_transport(self, stack: contextlib.AsyncExitStack) -> Any:
-        config = self.config
-        assert isinstance(config, HttpServerConfig)
-        if config.type == "sse":
-            from mcp.client.sse import sse_client
-
-            return sse_client(config.url, headers=dict(config.headers))
-        import httpx2
-        from mcp.client.streamable_http import streamable_http_client
-
-        http = await stack.enter_async_context(
-            httpx2.AsyncClient(headers=dict(config.headers), timeout=httpx2.Timeout(30, read=300))
-        )
-        return streamable_http_client(config.url, http_client=http)
-
-    async def wait_spawned(self) -> None:
-        """Wait until the server process exists (or could not be started); HTTP servers: at once."""
-        await self._spawned.wait()
+    async def _open_source(self, stack: contextlib.AsyncExitStack) -> Transport | InProcessServer:
+        """The transport (or in-process server) to hand the SDK's client."""
+        target = self.target
+        if not isinstance(target, StdioServerConfig):
+            self._spawned.set()
+            return await sdk_source(target, stack)
+        # Spawn before importing the SDK: its import overlaps the server's own start-up.
+        # The stderr file outlives the transport: its tail is read after a failed start.
+        self._errlog = tempfile.TemporaryFile()  # noqa: SIM115
+        try:
+            process = await spawn_stdio(target, self._errlog)
+        finally:
+            self._spawned.set()
+        stack.push_async_callback(stop_process, process)
+        return process_transport(process)
 
     def _stderr_tail(self) -> str:
-        """The last lines the server wrote to stderr (empty for HTTP servers)."""
+        """The last lines the server wrote to stderr (empty for other targets)."""
         if self._errlog is None or self._errlog.closed:
             return ""
         try:

@@ -1,13 +1,15 @@
-"""The set of MCP servers of a run: started in parallel, each with a timeout, always stopped.
+"""The MCP servers of a run: started in parallel, each with a timeout, shared, always stopped.
 
 A server that dies after starting is restarted once, on the next call to one of its tools; a
 second death leaves it out of the run. Servers that fail to start are reported and left out.
+One manager may serve many concurrent runs: each server has one connection, whose session
+multiplexes the calls of every run.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -15,21 +17,23 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
-from agent.config.servers import ServerConfig
+from agent.config.servers import DEFAULT_STARTUP_TIMEOUT
 from agent.errors import ServerStartError
 from agent.events import EventSink, Notice, ServerFailed, ServerStarted
 from agent.mcp.connection import McpConnection
+from agent.mcp.failures import one_line
+from agent.mcp.report import ServerReport
+from agent.mcp.targets import ServerTarget
 from agent.tools import ToolInfo, ToolOutcome
 
 __all__ = ["McpManager", "ServerStatus"]
 
-DEFAULT_STARTUP_TIMEOUT = 30.0
 MAX_RESTARTS = 1
 
 
 @dataclass(frozen=True, slots=True)
 class ServerStatus:
-    """How one server's start-up went."""
+    """How one server's (latest) start went."""
 
     name: str
     tools: int
@@ -45,31 +49,58 @@ class ServerStatus:
 class McpManager:
     """Starts, routes to and stops the MCP servers of a run; a :class:`~agent.tools.Toolset`.
 
-    Use as ``async with McpManager(servers) as manager:`` in one task. Start-up results are in
-    :attr:`statuses` and reported as ``ServerStarted``/``ServerFailed`` events.
+    Use as ``async with McpManager(servers) as manager:`` in one task; any number of tasks may
+    call tools meanwhile. Start-up results are in :attr:`statuses` and reported as
+    ``ServerStarted``/``ServerFailed`` events; :meth:`reports` says where every server stands.
 
     Args:
-        servers: server name -> configuration.
-        on_event: receives server events and notices (restarts).
+        servers: server name -> what to connect to: a config, an SDK transport (or a factory
+            of one), or an in-process ``MCPServer``/``Server`` (see :mod:`agent.mcp.targets`).
+        disabled: names of configured servers that are not to be started; they are reported as
+            ``disabled`` (after the servers of ``servers`` when not among them).
+        on_event: receives server events and notices (restarts, changed tool lists).
         wait: enter only once every server is up or failed; with ``False`` entering returns as soon
             as the server processes exist, and :meth:`wait_started` waits for the rest (so the
             caller's own start-up work overlaps the servers').
+        startup_timeout: seconds to start, for targets without a config that sets it.
+
+    Raises:
+        TypeError: a value of ``servers`` is nothing a connection can be given.
     """
 
     def __init__(
-        self, servers: Mapping[str, ServerConfig], *, on_event: EventSink | None = None, wait: bool = True
+        self,
+        servers: Mapping[str, ServerTarget],
+        *,
+        disabled: Iterable[str] = (),
+        on_event: EventSink | None = None,
+        wait: bool = True,
+        startup_timeout: float = DEFAULT_STARTUP_TIMEOUT,
     ) -> None:
-        self._configs = dict(servers)
-        self._connections = {name: McpConnection(name, cfg) for name, cfg in servers.items()}
-        self._restarts = dict.fromkeys(servers, 0)
-        self._locks = {name: anyio.Lock() for name in servers}
+        off = list(dict.fromkeys(disabled))
+        self._disabled = set(off)
+        self._order = [*servers, *(name for name in off if name not in servers)]
+        self._targets = {name: t for name, t in servers.items() if name not in self._disabled}
+        self._startup_timeout = startup_timeout
+        self._connections = {name: self._connection(name) for name in self._targets}
+        self._every = list(self._connections.values())
+        self._restarts = dict.fromkeys(self._targets, 0)
+        self._locks = {name: anyio.Lock() for name in self._targets}
         self._on_event = on_event
         self._task_group: TaskGroup | None = None
         self._wait = wait
         self._started = False
         self.statuses: dict[str, ServerStatus] = {}
         self._tools_cache: list[ToolInfo] = []
-        self._tools_key: tuple[int, ...] = ()
+        self._tools_key: tuple[list[ToolInfo], ...] = ()
+
+    def _connection(self, name: str) -> McpConnection:
+        return McpConnection(
+            name,
+            self._targets[name],
+            startup_timeout=self._startup_timeout,
+            on_tools_changed=self._tools_changed,
+        )
 
     async def __aenter__(self) -> McpManager:
         self._task_group = anyio.create_task_group()
@@ -101,7 +132,7 @@ class McpManager:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool | None:
-        for connection in self._connections.values():
+        for connection in self._every:
             connection.close()
         task_group, self._task_group = self._task_group, None
         if task_group is not None:
@@ -116,7 +147,7 @@ class McpManager:
 
     async def _await_start(self, connection: McpConnection) -> ServerStatus:
         started = time.perf_counter()
-        await connection.wait_ready(connection.config.startup_timeout or DEFAULT_STARTUP_TIMEOUT)
+        await connection.wait_ready()
         status = ServerStatus(
             connection.name, len(connection.tools), (time.perf_counter() - started) * 1000, connection.failure
         )
@@ -131,9 +162,14 @@ class McpManager:
             )
         return status
 
+    def _tools_changed(self, connection: McpConnection) -> None:
+        if self._connections.get(connection.name) is connection:
+            message = f"MCP server '{connection.name}' now offers {len(connection.tools)} tools"
+            self._emit(Notice(level="info", message=message))
+
     @property
     def failed(self) -> list[ServerStatus]:
-        """Servers that did not start, in configuration order."""
+        """Servers whose (latest) start failed, in configuration order."""
         return [self.statuses[n] for n in self._connections if n in self.statuses and not self.statuses[n].ok]
 
     @property
@@ -141,18 +177,36 @@ class McpManager:
         """Names of the servers that are up."""
         return [n for n, c in self._connections.items() if c.alive]
 
-    def _offered(self, connection: McpConnection) -> bool:
-        if connection.alive:
-            return True
-        return connection.crashed and self._restarts[connection.name] < MAX_RESTARTS
+    def reports(self) -> list[ServerReport]:
+        """Where every configured server stands, in configuration order (for ``--json``)."""
+        return [self._report(name) for name in self._order]
+
+    def _report(self, name: str) -> ServerReport:
+        if name in self._disabled:
+            return ServerReport(name=name, status="disabled")
+        connection = self._connections[name]
+        if connection.failure is not None:
+            return ServerReport(name=name, status="failed", error=one_line(connection.failure.detail))
+        if connection.crashed and not self._may_restart(name):
+            return ServerReport(name=name, status="failed", error="stopped and could not be restarted")
+        if connection.started:
+            return ServerReport(name=name, status="active", tools=len(connection.tools))
+        return ServerReport(name=name, status="failed", error="did not finish starting")
+
+    def _may_restart(self, name: str) -> bool:
+        return self._connections[name].restartable and self._restarts[name] < MAX_RESTARTS
+
+    def _offered(self, name: str, connection: McpConnection) -> bool:
+        return connection.alive or (connection.crashed and self._may_restart(name))
 
     def tools(self) -> Sequence[ToolInfo]:
         """Tools of every live (or restartable) server; the same list object until they change."""
-        live = [c for c in self._connections.values() if self._offered(c)]
-        key = tuple(id(c.tools) for c in live)
-        if key != self._tools_key:
-            self._tools_key = key
-            self._tools_cache = [tool for c in live for tool in c.tools]
+        lists = tuple(c.tools for n, c in self._connections.items() if self._offered(n, c))
+        # The key holds the lists themselves, so no new list can reuse the id of an old one.
+        key = self._tools_key
+        if len(lists) != len(key) or any(a is not b for a, b in zip(lists, key, strict=True)):
+            self._tools_key = lists
+            self._tools_cache = [tool for tools in lists for tool in tools]
         return self._tools_cache
 
     async def call(self, server: str, tool: str, arguments: dict[str, Any]) -> ToolOutcome:
@@ -160,27 +214,32 @@ class McpManager:
         connection = self._connections.get(server)
         if connection is None:
             return ToolOutcome(f"Unknown MCP server '{server}'", is_error=True)
-        if connection.crashed:
-            connection = await self._restart(server)
-            if connection is None:
+        if connection.crashed or (self._restarts[server] and connection.failure is not None):
+            restarted = await self._restart(server)
+            if restarted is None:
                 return ToolOutcome(
                     f"MCP server '{server}' stopped working and could not be restarted", is_error=True
                 )
+            connection = restarted
         return await connection.call(tool, arguments)
 
     async def _restart(self, name: str) -> McpConnection | None:
-        """Replace a crashed connection with a fresh one (once per server); None when not possible."""
+        """Replace a crashed connection with a fresh one (once per server); None when not possible.
+
+        Concurrent callers queue on the server's lock: one restarts, the others use its result.
+        """
         async with self._locks[name]:
             current = self._connections[name]
             if not current.crashed:
-                return current
-            if self._restarts[name] >= MAX_RESTARTS or self._task_group is None:
+                return current if current.failure is None else None
+            if not self._may_restart(name) or self._task_group is None:
                 return None
             self._restarts[name] += 1
             current.close()
             self._emit(Notice(message=f"MCP server '{name}' stopped unexpectedly; restarting it"))
-            fresh = McpConnection(name, self._configs[name])
-            self._connections[name] = fresh
+            fresh = self._connection(name)
+            self._every.append(fresh)
             self._task_group.start_soon(fresh.run, name=f"mcp:{name}")
             status = await self._await_start(fresh)
+            self._connections[name] = fresh
             return fresh if status.ok else None

@@ -1,0 +1,45 @@
+"""One-line explanations of why an MCP server could not be used, from whatever the SDK raised."""
+
+from __future__ import annotations
+
+from agent.config.servers import StdioServerConfig
+from agent.mcp.targets import ServerTarget
+
+__all__ = ["describe_start_failure", "one_line"]
+
+_LINE_LIMIT = 300
+
+
+def one_line(text: str, limit: int = _LINE_LIMIT) -> str:
+    """``text`` on one line (whitespace runs collapsed), cut to ``limit`` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
+
+
+def describe_start_failure(exc: BaseException, target: ServerTarget) -> str:
+    """One line saying why a server did not start (command missing, early exit, SDK error)."""
+    from mcp.shared.exceptions import MCPError
+
+    leaves = _leaves(exc)
+    if isinstance(target, StdioServerConfig):
+        for leaf in leaves:
+            if isinstance(leaf, FileNotFoundError):
+                return f"command not found: {target.command}"
+            if isinstance(leaf, PermissionError):
+                return f"command is not executable: {target.command}"
+    for leaf in leaves:
+        if isinstance(leaf, MCPError):
+            if "closed" in leaf.error.message.lower():
+                if isinstance(target, StdioServerConfig):
+                    return "the server exited during start-up"
+                return "the connection closed during start-up"
+            return one_line(f"start-up failed: {leaf.error.message}")
+    leaf = leaves[0]
+    text = str(leaf) or type(leaf).__name__
+    return one_line(f"start-up failed: {type(leaf).__name__}: {text}")
