@@ -6,6 +6,8 @@ transcripts and results handle is one of the models below.
 
 from __future__ import annotations
 
+import secrets
+import string
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,11 +23,24 @@ __all__ = [
     "ToolSpec",
     "Usage",
     "UserMessage",
+    "new_call_id",
 ]
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+_ID_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_call_id() -> str:
+    """A fresh tool-call id: 9 letters and digits, accepted by every provider's rules (Mistral's too).
+
+    The one generator for ids the runtime makes up: calls that came without an id or with a
+    repeated one, and calls written as ``<tool_call>`` text.
+    """
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(9))
 
 
 class ToolCall(_Model):

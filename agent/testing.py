@@ -7,10 +7,9 @@ MCP servers. The scripted model fails loudly on a request it has no step for, an
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +23,7 @@ from agent.messages import (
     Usage,
 )
 from agent.providers.base import DeltaCallback
-from agent.tools import ToolInfo, ToolOutcome
+from agent.static_tools import StaticToolset
 
 __all__ = ["ScriptedChatModel", "ScriptedRequest", "StaticToolset", "call", "reply"]
 
@@ -105,58 +104,3 @@ class ScriptedChatModel:
         left = len(self.steps) - len(self.requests)
         if left > 0:
             raise AssertionError(f"{left} scripted step(s) were never requested")
-
-
-ToolFunction = Callable[..., Any]
-
-
-class StaticToolset:
-    """A :class:`~agent.tools.Toolset` of plain Python functions, for tests and scripts.
-
-    A function receives the arguments as keyword arguments and returns a string (or any JSON
-    value), a :class:`~agent.tools.ToolOutcome`, or raises to produce an error result.
-    """
-
-    def __init__(self, server: str = "local") -> None:
-        self.server = server
-        self._tools: list[ToolInfo] = []
-        self._functions: dict[str, ToolFunction] = {}
-
-    def add(
-        self,
-        name: str,
-        function: ToolFunction,
-        *,
-        description: str = "",
-        schema: dict[str, Any] | None = None,
-        server: str | None = None,
-    ) -> StaticToolset:
-        """Offer ``function`` as tool ``name``; returns self for chaining."""
-        info = ToolInfo(
-            server=server or self.server,
-            name=name,
-            description=description or (inspect.getdoc(function) or ""),
-            input_schema=schema or {"type": "object", "properties": {}},
-        )
-        self._tools = [*self._tools, info]
-        self._functions[f"{info.server}\x00{name}"] = function
-        return self
-
-    def tools(self) -> Sequence[ToolInfo]:
-        """Every tool added so far."""
-        return self._tools
-
-    async def call(self, server: str, tool: str, arguments: dict[str, Any]) -> ToolOutcome:
-        """Run the function behind ``tool``; exceptions become error outcomes."""
-        function = self._functions.get(f"{server}\x00{tool}")
-        if function is None:
-            return ToolOutcome(f"Unknown tool '{tool}'", is_error=True)
-        try:
-            value = function(**arguments)
-            if isinstance(value, Awaitable):
-                value = await value
-        except Exception as exc:
-            return ToolOutcome(f"{type(exc).__name__}: {exc}", is_error=True)
-        if isinstance(value, ToolOutcome):
-            return value
-        return ToolOutcome(value if isinstance(value, str) else json.dumps(value))

@@ -16,15 +16,21 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
-import string
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent import safe_json
-from agent.messages import AssistantMessage, Message, ToolCall, ToolMessage, ToolSpec, UserMessage
+from agent.messages import (
+    AssistantMessage,
+    Message,
+    ToolCall,
+    ToolMessage,
+    ToolSpec,
+    UserMessage,
+    new_call_id,
+)
 
 __all__ = [
     "EXPECTED_FORMAT",
@@ -34,7 +40,6 @@ __all__ = [
     "ToolResult",
     "format_call",
     "format_results",
-    "new_call_id",
     "parse",
     "system_prompt",
     "to_text_history",
@@ -49,7 +54,6 @@ MAX_CALLS_PER_REPLY = 32
 """The most ``<tool_call>`` blocks read from one reply; the model is told the rest were not run."""
 MAX_BLOCK_CHARS = 1_000_000
 """The longest a block may be, from its opening tag to its closing tag or the end of its JSON."""
-_ID_ALPHABET = string.ascii_letters + string.digits
 _SPACE = re.compile(r"\s*")
 _FENCE_OPEN = re.compile(r"```[A-Za-z0-9_-]*[ \t]*")
 _EMPTY_FENCE = re.compile(r"```[A-Za-z0-9_-]*[ \t]*\n\s*```")
@@ -73,11 +77,6 @@ class ToolResult(NamedTuple):
     name: str
     content: str
     is_error: bool = False
-
-
-def new_call_id() -> str:
-    """A fresh call id: 9 letters and digits, accepted by every provider's id rules (Mistral's too)."""
-    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(9))
 
 
 def system_prompt(tools: Sequence[ToolSpec], base_system: str | None, *, require_call: bool = False) -> str:

@@ -122,7 +122,7 @@ def resolve_servers(
 def remember_no_native_tools(env: Mapping[str, str], base_url: str, model: str) -> None:
     """Record that ``model`` has no tool endpoints, so later runs start on the text protocol."""
     from agent.cache import user_cache_dir
-    from agent.probe_store import ProbeStore
+    from agent.models.probe_store import ProbeStore
 
     try:
         ProbeStore.in_cache_dir(user_cache_dir(env)).record_no_native_tools(base_url, model)

@@ -32,7 +32,7 @@ from agent.result import RunResult
 if TYPE_CHECKING:
     import httpx
 
-    from agent.catalog import Catalog
+    from agent.models.catalog import Catalog
     from agent.tools import Toolset
 
 __all__ = ["CompareArgs", "compare_lines", "execute"]
@@ -132,7 +132,7 @@ def execute(args: CompareArgs) -> int:
 
 async def _main(args: CompareArgs) -> int:
     from agent.mcp.manager import McpManager
-    from agent.model_info import load_catalog_or_note
+    from agent.models.resolution import load_catalog_or_note
     from agent.providers.openai_compat import create_http_client
 
     check_choice(args.protocol, _PROTOCOLS, "--protocol")
@@ -189,7 +189,7 @@ class _Comparison:
     async def run(self, entry: _Entry) -> None:
         """Run the task on ``entry.model`` (bounded by ``--concurrency``) and keep the result."""
         from agent.loop import RunOptions, run_agent
-        from agent.model_info import resolve_model
+        from agent.models.resolution import resolve_model
         from agent.providers.factory import build_chat_model
 
         args, endpoint, config = self.args, self.endpoint, self.endpoint.provider.config

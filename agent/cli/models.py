@@ -16,7 +16,7 @@ from agent.cli.terminal import json_safe
 from agent.errors import ConfigError
 
 if TYPE_CHECKING:
-    from agent.catalog import Catalog, CatalogEntry
+    from agent.models.catalog import Catalog, CatalogEntry
 
 __all__ = ["ModelsArgs", "execute"]
 
@@ -112,7 +112,7 @@ async def load_catalog_for(endpoint: Endpoint, *, refresh: bool = False) -> Cata
         ProviderError: it cannot be fetched and there is no cache.
     """
     from agent.cache import user_cache_dir
-    from agent.catalog import load_catalog
+    from agent.models.catalog import load_catalog
     from agent.providers.openai_compat import create_http_client
 
     async with create_http_client(endpoint.provider.config.timeout_seconds) as http:
@@ -134,7 +134,7 @@ def execute(args: ModelsArgs) -> int:
 
 
 async def _main(args: ModelsArgs) -> int:
-    from agent.catalog import SortKey, select
+    from agent.models.catalog import SortKey, select
 
     if args.sort not in get_args(SortKey):
         raise ConfigError(

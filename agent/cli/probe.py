@@ -22,9 +22,9 @@ from agent.errors import ConfigError
 if TYPE_CHECKING:
     import httpx
 
-    from agent.capabilities import ToolChoice
-    from agent.catalog import Catalog
-    from agent.probe import ModelProbe
+    from agent.models.capabilities import ToolChoice
+    from agent.models.catalog import Catalog
+    from agent.models.probe import ModelProbe
 
 __all__ = ["ProbeArgs", "execute", "probe_lines"]
 
@@ -57,7 +57,7 @@ class _Plan:
 
 def _plan(model: str, catalog: Catalog | None) -> _Plan:
     """The catalog's (and vendor rules') word on ``tool_choice``; earlier probes are ignored on purpose."""
-    from agent.capabilities import resolve
+    from agent.models.capabilities import resolve
 
     entry = catalog.lookup(model) if catalog is not None else None
     if catalog is not None and catalog.entries and entry is None:
@@ -83,7 +83,7 @@ def _cells(probe: ModelProbe) -> list[str]:
 
 
 def _headers() -> list[str]:
-    from agent.probe import CHECKS
+    from agent.models.probe import CHECKS
 
     return ["MODEL", *(c.name for c in CHECKS), "PASSED", "COST", "TIME"]
 
@@ -113,7 +113,7 @@ def probe_lines(probes: Sequence[ModelProbe]) -> list[str]:
 
 def markdown_lines(probes: Sequence[ModelProbe]) -> list[str]:
     """The same report as Markdown: a table, then the details of each check that did not pass."""
-    from agent.probe import CHECKS
+    from agent.models.probe import CHECKS
 
     headers = _headers()
     right = {len(headers) - 3, len(headers) - 2, len(headers) - 1}
@@ -133,7 +133,7 @@ def execute(args: ProbeArgs) -> int:
 
 
 async def _main(args: ProbeArgs) -> int:
-    from agent.model_info import load_catalog_or_note
+    from agent.models.resolution import load_catalog_or_note
     from agent.providers.openai_compat import create_http_client
 
     models = list(dict.fromkeys(m.strip() for m in args.models))
@@ -172,7 +172,7 @@ async def _probe_one(
     args: ProbeArgs,
     limiter: anyio.CapacityLimiter,
 ) -> None:
-    from agent.probe import probe_model
+    from agent.models.probe import probe_model
     from agent.providers.factory import build_chat_model
 
     config = endpoint.provider.config
@@ -199,7 +199,7 @@ async def _probe_one(
 def _record(plans: Sequence[_Plan], endpoint: Endpoint) -> None:
     """Store what the verdicts established, so ``agent run --protocol auto`` starts right."""
     from agent.cache import user_cache_dir
-    from agent.probe_store import ProbeStore
+    from agent.models.probe_store import ProbeStore
 
     store = ProbeStore.in_cache_dir(user_cache_dir(endpoint.env))
     for plan in plans:

@@ -28,7 +28,7 @@ from agent.result import ErrorInfo, RunResult
 
 if TYPE_CHECKING:
     from agent.loop import RunOptions
-    from agent.model_info import ResolvedModel
+    from agent.models.resolution import ResolvedModel
 
 __all__ = ["RunArgs", "execute"]
 
@@ -119,7 +119,7 @@ class _Runner:
         base_url = provider.config.api_endpoint
         # Server processes first: their start-up overlaps the imports and the catalog look-up.
         async with McpManager(servers, on_event=self.on_event, wait=False) as manager:
-            from agent.model_info import resolve_model
+            from agent.models.resolution import resolve_model
             from agent.providers.factory import build_chat_model
             from agent.providers.openai_compat import create_http_client
 

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from agent.config.servers import StdioServerConfig
 from agent.mcp.targets import ServerTarget
+from agent.text import one_line
 
 __all__ = ["describe_start_failure", "one_line"]
 
 _LINE_LIMIT = 300
-
-
-def one_line(text: str, limit: int = _LINE_LIMIT) -> str:
-    """``text`` on one line (whitespace runs collapsed), cut to ``limit`` characters."""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _leaves(exc: BaseException) -> list[BaseException]:
@@ -39,7 +34,7 @@ def describe_start_failure(exc: BaseException, target: ServerTarget) -> str:
                 if isinstance(target, StdioServerConfig):
                     return "the server exited during start-up"
                 return "the connection closed during start-up"
-            return one_line(f"start-up failed: {leaf.error.message}")
+            return one_line(f"start-up failed: {leaf.error.message}", _LINE_LIMIT)
     leaf = leaves[0]
     text = str(leaf) or type(leaf).__name__
-    return one_line(f"start-up failed: {type(leaf).__name__}: {text}")
+    return one_line(f"start-up failed: {type(leaf).__name__}: {text}", _LINE_LIMIT)

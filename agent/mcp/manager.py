@@ -21,9 +21,9 @@ from agent.config.servers import DEFAULT_STARTUP_TIMEOUT
 from agent.errors import ServerStartError
 from agent.events import EventSink, Notice, ServerFailed, ServerStarted
 from agent.mcp.connection import McpConnection
-from agent.mcp.failures import one_line
 from agent.mcp.report import ServerReport
 from agent.mcp.targets import ServerTarget
+from agent.text import one_line
 from agent.tools import ToolInfo, ToolOutcome
 
 __all__ = ["McpManager", "ServerStatus"]
@@ -186,7 +186,7 @@ class McpManager:
             return ServerReport(name=name, status="disabled")
         connection = self._connections[name]
         if connection.failure is not None:
-            return ServerReport(name=name, status="failed", error=one_line(connection.failure.detail))
+            return ServerReport(name=name, status="failed", error=one_line(connection.failure.detail, 300))
         if connection.crashed and not self._may_restart(name):
             return ServerReport(name=name, status="failed", error="stopped and could not be restarted")
         if connection.started:

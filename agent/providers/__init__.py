@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from agent.providers.base import ChatModel, DeltaCallback, DeltaKind, RoutedChatModel, route_of
     from agent.providers.factory import build_chat_model, model_groups
-    from agent.providers.fallback import FallbackChatModel
+    from agent.providers.fallback_model import FallbackChatModel
     from agent.providers.openai_compat import OpenAICompatibleModel, create_http_client
-    from agent.providers.retry import retry_delay
-    from agent.providers.retrying import RetryingChatModel
+    from agent.providers.retry_model import RetryingChatModel
+    from agent.providers.retry_policy import retry_delay
 
 _HOMES = {
     "ChatModel": "base",
@@ -25,11 +25,11 @@ _HOMES = {
     "route_of": "base",
     "build_chat_model": "factory",
     "model_groups": "factory",
-    "FallbackChatModel": "fallback",
+    "FallbackChatModel": "fallback_model",
     "OpenAICompatibleModel": "openai_compat",
     "create_http_client": "openai_compat",
-    "retry_delay": "retry",
-    "RetryingChatModel": "retrying",
+    "retry_delay": "retry_policy",
+    "RetryingChatModel": "retry_model",
 }
 
 __all__ = [

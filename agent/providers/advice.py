@@ -28,7 +28,7 @@ from agent.errors import (
     ResponseLimitError,
 )
 from agent.providers.http_errors import one_line
-from agent.providers.retry import is_daily_limit, rate_limit_headers, rate_limit_reset
+from agent.providers.retry_policy import is_daily_limit, rate_limit_headers, rate_limit_reset
 
 __all__ = ["CREDITS_URL", "FREE_MODEL_LIMITS", "advice_for", "with_advice"]
 

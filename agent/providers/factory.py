@@ -16,9 +16,9 @@ import httpx
 
 from agent.errors import ConfigError
 from agent.events import EventSink
-from agent.providers.fallback import FallbackChatModel
+from agent.providers.fallback_model import FallbackChatModel
 from agent.providers.openai_compat import MAX_ROUTE_MODELS, OpenAICompatibleModel
-from agent.providers.retrying import RetryingChatModel
+from agent.providers.retry_model import RetryingChatModel
 
 __all__ = ["build_chat_model", "model_groups"]
 

@@ -10,22 +10,16 @@ a ``finish_reason`` repeated in the usage chunk, and usage with or without ``cho
 from __future__ import annotations
 
 import json
-import secrets
 from typing import Any
 
 from agent.errors import BadResponseError
-from agent.messages import AssistantMessage, ModelResponse, ToolCall, Usage
+from agent.messages import AssistantMessage, ModelResponse, ToolCall, Usage, new_call_id
 from agent.providers.base import DeltaCallback
 from agent.providers.http_errors import error_from_body
 
-__all__ = ["ResponseBuilder", "new_call_id"]
+__all__ = ["ResponseBuilder"]
 
 _EMPTY_ARGUMENTS = frozenset({"", "null", "[]", "{}"})
-
-
-def new_call_id() -> str:
-    """A fresh, unique tool-call id, for calls that came without one or with a repeated one."""
-    return "call_" + secrets.token_hex(12)
 
 
 class _Call:

@@ -18,7 +18,7 @@ from agent import safe_json
 from agent.errors import ProviderUnavailableError, ResponseLimitError
 from agent.loop import RunOptions, run_agent
 from agent.messages import AssistantMessage, ToolCall, ToolMessage
-from agent.providers.retry import retry_delay
+from agent.providers.retry_policy import retry_delay
 from agent.safe_json import MAX_DEPTH, JSONTooDeepError
 from agent.testing import ScriptedChatModel, StaticToolset, call, reply
 from agent.text_protocol import format_call, to_text_history

@@ -17,7 +17,7 @@ import pytest
 
 from agent.errors import BadResponseError, ResponseLimitError
 from agent.messages import RequestSettings
-from agent.providers.retry import retry_delay
+from agent.providers.retry_policy import retry_delay
 from agent.providers.sse import MAX_EVENT_SIZE, SSEDecoder
 from tests.security.linearity import assert_linear
 from tests.unit.test_openai_compat_support import MODEL, byte_stream, chunk, complete

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from agent.capabilities import (
+from agent.models.capabilities import (
     ALL_TOOL_CHOICES,
     CapabilityFacts,
     CapabilityLayer,
@@ -18,9 +18,9 @@ from agent.capabilities import (
     resolve,
     vendor_layer,
 )
-from agent.catalog import CatalogEntry
-from agent.model_overrides import ModelOverrides, OverrideRule
-from agent.probe_store import ProbeRecord
+from agent.models.catalog import CatalogEntry
+from agent.models.overrides import ModelOverrides, OverrideRule
+from agent.models.probe_store import ProbeRecord
 from tests.loopback.catalog import catalog_model
 
 DEFAULT_SOURCES = {"native_tools": "defaults", "tool_choice": "defaults", "parallel_tool_calls": "defaults"}
@@ -200,7 +200,9 @@ def test_later_layers_win_and_each_fact_names_its_source() -> None:
         )
     )
     catalog_entry = entry("acme/full", supported_parameters=["tools", "tool_choice", "parallel_tool_calls"])
-    resolved = resolve("acme/full", catalog_entry=catalog_entry, overrides=overrides, probe=probe)
+    resolved = resolve(
+        "acme/full", catalog_entry=catalog_entry, above=[*overrides.layers_for("acme/full"), probe.layer()]
+    )
     assert resolved == ModelCapabilities(
         model="acme/full",
         native_tools=False,

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.capabilities import CapabilityFacts, CapabilityLayer
 from agent.config.trust import trust_directory
 from agent.errors import ConfigError
-from agent.model_overrides import ModelOverrides, OverrideRule, find_overrides, load_overrides
+from agent.models.capabilities import CapabilityFacts, CapabilityLayer
+from agent.models.overrides import ModelOverrides, OverrideRule, find_overrides, load_overrides
 
 
 def write(path: Path, text: str) -> Path:

@@ -7,9 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from agent.capabilities import ALL_TOOL_CHOICES, CapabilityFacts, CapabilityLayer, ModelCapabilities, resolve
 from agent.errors import ConfigError
-from agent.probe_store import NO_TOOL_ENDPOINTS_NOTE, PROBES_FILE_NAME, ProbeRecord, ProbeStore
+from agent.models.capabilities import (
+    ALL_TOOL_CHOICES,
+    CapabilityFacts,
+    CapabilityLayer,
+    ModelCapabilities,
+    resolve,
+)
+from agent.models.probe_store import NO_TOOL_ENDPOINTS_NOTE, PROBES_FILE_NAME, ProbeRecord, ProbeStore
 
 OPENROUTER = "https://openrouter.ai/api/v1"
 LOCAL = "http://127.0.0.1:8080/v1"
@@ -30,7 +36,7 @@ def test_a_recorded_no_tools_fact_makes_later_runs_use_the_text_protocol(tmp_pat
     assert probe == ProbeRecord(
         facts=CapabilityFacts(native_tools=False), probed_at=T0, note=NO_TOOL_ENDPOINTS_NOTE
     )
-    assert resolve("acme/m:free", probe=probe) == ModelCapabilities(
+    assert resolve("acme/m:free", above=[probe.layer()]) == ModelCapabilities(
         model="acme/m:free",
         native_tools=False,
         tool_choice=ALL_TOOL_CHOICES,
@@ -43,7 +49,7 @@ def test_a_recorded_no_tools_fact_makes_later_runs_use_the_text_protocol(tmp_pat
             "free": "model id",
         },
     )
-    assert resolve("acme/m:free", probe=probe).tool_protocol == "text"
+    assert resolve("acme/m:free", above=[probe.layer()]).tool_protocol == "text"
 
 
 def test_records_are_kept_per_endpoint_and_model(tmp_path: Path) -> None:

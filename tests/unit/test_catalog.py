@@ -10,7 +10,6 @@ import httpx
 import pytest
 import respx
 
-from agent.catalog import Catalog, CatalogEntry, CatalogPricing, TopProvider, load_catalog
 from agent.errors import (
     AuthenticationError,
     BadRequestError,
@@ -21,6 +20,7 @@ from agent.errors import (
     ProviderUnavailableError,
     RateLimitError,
 )
+from agent.models.catalog import Catalog, CatalogEntry, CatalogPricing, TopProvider, load_catalog
 from tests.loopback.catalog import catalog_model
 
 BASE = "https://openrouter.test/api/v1"

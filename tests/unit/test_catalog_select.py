@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from agent.catalog import Catalog, CatalogEntry, select
+from agent.models.catalog import Catalog, CatalogEntry, select
 
 
 def model(model_id: str, **fields: Any) -> CatalogEntry:

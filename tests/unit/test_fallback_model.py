@@ -12,7 +12,7 @@ from agent.errors import BadResponseError, ProviderConnectionError, ProviderErro
 from agent.events import Event, FallingBack
 from agent.messages import AssistantMessage, ModelResponse, RequestSettings, UserMessage
 from agent.providers import FallbackChatModel
-from agent.providers.fallback import answered_route
+from agent.providers.fallback_model import answered_route
 from agent.providers.http_errors import classify
 from agent.testing import ScriptedChatModel
 

@@ -79,4 +79,4 @@ def test_start_up_failures_are_described_in_one_line(
     ],
 )
 def test_one_line_collapses_whitespace_and_caps_the_length(text: str, expected: str) -> None:
-    assert one_line(text) == expected
+    assert one_line(text, 300) == expected

@@ -202,7 +202,7 @@ async def test_tool_call_deltas_without_index_continue_the_last_call() -> None:
         ("clock__now", "{}"),
     ]
     assert [c.id for c in calls[:2]] == ["call_p", "call_o"]
-    assert re.fullmatch(r"call_[0-9a-f]{24}", calls[2].id)
+    assert re.fullmatch(r"[A-Za-z0-9]{9}", calls[2].id)
 
 
 MISSING = object()
@@ -269,7 +269,7 @@ async def test_missing_empty_and_duplicate_call_ids_are_replaced_by_unique_gener
     got = [c.id for c in response.message.tool_calls]
     assert [c.name for c in response.message.tool_calls] == ["t0", "t1", "t2", "t3", "t4"]
     assert (got[2], got[4]) == ("dup", "call_ok")
-    assert all(re.fullmatch(r"call_[0-9a-f]{24}", got[i]) for i in (0, 1, 3))
+    assert all(re.fullmatch(r"[A-Za-z0-9]{9}", got[i]) for i in (0, 1, 3))
     assert len(set(got)) == 5
 
 

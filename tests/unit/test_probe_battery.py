@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from agent.probe import CHECKS, ModelProbe, probe_model
+from agent.models.probe import CHECKS, ModelProbe, probe_model
 from agent.providers.factory import build_chat_model
 from agent.providers.openai_compat import create_http_client
 from tests.loopback import ScriptedOpenRouter

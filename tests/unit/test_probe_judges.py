@@ -9,7 +9,7 @@ from typing import Any, Literal
 import pytest
 
 from agent.errors import AgentError, ModelNotFoundError, NoToolEndpointsError, ProviderUnavailableError
-from agent.probe_judges import (
+from agent.models.judges import (
     Judgement,
     judge_parallel,
     judge_required,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent.capabilities import ALL_TOOL_CHOICES, CapabilityFacts, ToolChoice
 from agent.errors import AgentError, AuthenticationError, NoToolEndpointsError, ProviderUnavailableError
-from agent.probe import CHECKS, CheckResult, ModelProbe, Verdict, probe_model
+from agent.models.capabilities import ALL_TOOL_CHOICES, CapabilityFacts, ToolChoice
+from agent.models.probe import CHECKS, CheckResult, ModelProbe, Verdict, probe_model
 from agent.testing import ScriptedChatModel, reply
 
 NAMES = [c.name for c in CHECKS]

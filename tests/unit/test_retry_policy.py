@@ -8,7 +8,7 @@ import pytest
 
 from agent.errors import BadResponseError, ProviderConnectionError, ProviderError
 from agent.providers.http_errors import classify, error_from_body
-from agent.providers.retry import (
+from agent.providers.retry_policy import (
     BACKOFF_CAP_SECONDS,
     is_daily_limit,
     rate_limit_reset,

@@ -15,6 +15,7 @@ from agent.messages import (
     ToolMessage,
     ToolSpec,
     UserMessage,
+    new_call_id,
 )
 from agent.text_protocol import (
     EXPECTED_FORMAT,
@@ -24,7 +25,6 @@ from agent.text_protocol import (
     ToolResult,
     format_call,
     format_results,
-    new_call_id,
     parse,
     system_prompt,
     to_text_history,

@@ -7,23 +7,19 @@ Layers, later wins, each overriding only the facts it knows (``None`` means unkn
 Defaults assume an OpenAI-compatible model (native tools, parallel calls, every ``tool_choice``).
 Vendor rules are small pure functions keyed by the ``vendor/`` prefix and hold only documented
 facts. The catalog layer reads OpenRouter's ``supported_parameters``, limits and prices. User
-overrides come from ``models.yaml`` (:mod:`agent.model_overrides`), probe results from the
-:class:`~agent.probe_store.ProbeStore`. Prices are exact ``Decimal`` USD amounts.
+overrides come from ``models.yaml`` (:mod:`agent.models.overrides`), probe results from the
+:class:`~agent.models.probe_store.ProbeStore`. Prices are exact ``Decimal`` USD amounts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.catalog import CatalogEntry, CatalogPricing, TopProvider
-
-if TYPE_CHECKING:
-    from agent.model_overrides import ModelOverrides
-    from agent.probe_store import ProbeRecord
+from agent.models.catalog import CatalogEntry, CatalogPricing, TopProvider
 
 __all__ = [
     "ALL_TOOL_CHOICES",
@@ -128,24 +124,21 @@ def merge(model_id: str, layers: Iterable[CapabilityLayer]) -> ModelCapabilities
 
 
 def resolve(
-    model_id: str,
-    *,
-    catalog_entry: CatalogEntry | None = None,
-    overrides: ModelOverrides | None = None,
-    probe: ProbeRecord | None = None,
+    model_id: str, *, catalog_entry: CatalogEntry | None = None, above: Iterable[CapabilityLayer] = ()
 ) -> ModelCapabilities:
-    """The capabilities of ``model_id`` from every layer that has something to say."""
-    return merge(
-        model_id, layers_for(model_id, catalog_entry=catalog_entry, overrides=overrides, probe=probe)
-    )
+    """The capabilities of ``model_id`` from every layer that has something to say.
+
+    Args:
+        model_id: the model.
+        catalog_entry: its entry in the endpoint's catalog, if listed.
+        above: layers that override the catalog, least important first: the user's overrides,
+            then probe results (see :mod:`agent.models.resolution`).
+    """
+    return merge(model_id, layers_for(model_id, catalog_entry=catalog_entry, above=above))
 
 
 def layers_for(
-    model_id: str,
-    *,
-    catalog_entry: CatalogEntry | None = None,
-    overrides: ModelOverrides | None = None,
-    probe: ProbeRecord | None = None,
+    model_id: str, *, catalog_entry: CatalogEntry | None = None, above: Iterable[CapabilityLayer] = ()
 ) -> list[CapabilityLayer]:
     """The layers :func:`resolve` merges, least important first (useful to explain a result)."""
     layers = [CapabilityLayer("defaults", DEFAULTS)]
@@ -156,10 +149,7 @@ def layers_for(
         layers.append(vendor)
     if catalog_entry is not None:
         layers.append(CapabilityLayer("catalog", catalog_facts(catalog_entry)))
-    if overrides is not None:
-        layers.extend(overrides.layers_for(model_id))
-    if probe is not None:
-        layers.append(probe.layer())
+    layers.extend(above)
     return layers
 
 

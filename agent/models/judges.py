@@ -6,11 +6,11 @@ Arguments are checked against the same schemas the probe's tools declare, with t
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from agent.errors import ProviderError
 from agent.result import RunResult, ToolCallRecord
+from agent.text import one_line
 from agent.tool_schema import ArgumentValidator
 
 __all__ = [
@@ -56,19 +56,13 @@ _REFUSED = "the endpoint takes no tools (404 no endpoints support tool use)"
 _MAX_DETAIL = 100
 
 
-def _short(value: Any, limit: int = 60) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _call_text(call: ToolCallRecord) -> str:
-    return f"{call.tool}({_short(call.arguments)})"
+    return f"{call.tool}({one_line(call.arguments, 60)})"
 
 
 def _problem(call: ToolCallRecord, schema: dict[str, Any]) -> str | None:
     if not isinstance(call.arguments, dict):
-        return f"not a JSON object: {_short(call.arguments, 40)}"
+        return f"not a JSON object: {one_line(call.arguments, 40)}"
     return ArgumentValidator(schema).problem(call.arguments)
 
 
@@ -78,7 +72,7 @@ def _failed_run(result: RunResult, *, native: bool) -> Judgement | None:
         return "fail", _REFUSED
     if result.stop_reason == "error":
         message = result.error.message if result.error else "the run failed"
-        return "error", _short(message, _MAX_DETAIL)
+        return "error", one_line(message, _MAX_DETAIL)
     if result.stop_reason == "timeout":
         return "error", "timed out"
     return None
@@ -87,7 +81,7 @@ def _failed_run(result: RunResult, *, native: bool) -> Judgement | None:
 def _no_call(result: RunResult, *, native: bool = True) -> Judgement:
     if native and "<tool_call>" in result.output:
         return "fail", _TEXT_CALL
-    return "fail", f"no tool call; answered {_short(result.output or '(nothing)')}"
+    return "fail", f"no tool call; answered {one_line(result.output or '(nothing)', 60)}"
 
 
 def judge_single(result: RunResult, *, protocol: Literal["native", "text"] = "native") -> Judgement:
@@ -125,7 +119,7 @@ def judge_typed(result: RunResult) -> Judgement:
     args = first.arguments
     contact = args["contact"]
     wrong = [
-        f"{name}={_short(args[name], 30)}"
+        f"{name}={one_line(args[name], 30)}"
         for name, ok in (
             ("guests", args["guests"] == 4),
             ("time", args["time"] == "19:00"),
@@ -169,7 +163,7 @@ def judge_restraint(result: RunResult) -> Judgement:
         return "fail", "called " + ", ".join(map(_call_text, result.tool_calls)) + " though none was needed"
     if "<tool_call>" in result.output:
         return "fail", "wrote a <tool_call> though no tool was needed"
-    return "pass", f"answered {_short(result.output or '(nothing)')} without tools"
+    return "pass", f"answered {one_line(result.output or '(nothing)', 60)} without tools"
 
 
 def judge_required(result: RunResult) -> Judgement:
@@ -183,7 +177,7 @@ def judge_required(result: RunResult) -> Judgement:
     if not result.tool_calls:
         if "<tool_call>" in result.output:
             return "fail", _TEXT_CALL
-        return "fail", f"answered without a call despite tool_choice=required: {_short(result.output)}"
+        return "fail", f"answered without a call despite tool_choice=required: {one_line(result.output, 60)}"
     return "pass", f"called {_call_text(result.tool_calls[0])}"
 
 
@@ -198,4 +192,4 @@ def judge_result(result: RunResult, token: str) -> Judgement:
         return "pass", "the answer quotes the tool's result"
     if result.stop_reason == "max_turns":
         return "fail", f"still calling tools after {result.turns} turns"
-    return "fail", f"the answer lacks the tool's result: {_short(result.output or '(nothing)')}"
+    return "fail", f"the answer lacks the tool's result: {one_line(result.output or '(nothing)', 60)}"

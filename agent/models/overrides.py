@@ -23,10 +23,10 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
-from agent.capabilities import CapabilityFacts, CapabilityLayer
 from agent.config.files import read_document, validate
 from agent.config.paths import config_dirs
 from agent.errors import ConfigError
+from agent.models.capabilities import CapabilityFacts, CapabilityLayer
 
 __all__ = ["MODELS_FILE_NAMES", "ModelOverrides", "OverrideRule", "find_overrides", "load_overrides"]
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import httpx
 
 from agent.cache import user_cache_dir
-from agent.capabilities import ModelCapabilities, resolve
-from agent.catalog import Catalog, load_catalog
 from agent.errors import ProviderError
-from agent.model_overrides import find_overrides
-from agent.probe_store import ProbeStore
+from agent.models.capabilities import ModelCapabilities, resolve
+from agent.models.catalog import Catalog, load_catalog
+from agent.models.overrides import find_overrides
+from agent.models.probe_store import ProbeStore
 
 __all__ = ["ResolvedModel", "load_catalog_or_note", "resolve_model"]
 
@@ -88,7 +88,8 @@ async def resolve_model(
             f"model {model} is not in the endpoint's catalog (check the id with `agent models --search`)"
         )
     probe = ProbeStore.in_cache_dir(user_cache_dir(env)).get(base_url, model)
-    capabilities = resolve(
-        model, catalog_entry=entry, overrides=find_overrides(cwd, env, config_dir), probe=probe
-    )
+    above = find_overrides(cwd, env, config_dir).layers_for(model)
+    if probe is not None:
+        above.append(probe.layer())
+    capabilities = resolve(model, catalog_entry=entry, above=above)
     return ResolvedModel(capabilities, warning, in_catalog, info)

@@ -1,9 +1,9 @@
 """The probe battery: tool-calling checks run against one model through the runtime's own loop.
 
 Each check is a short :func:`~agent.loop.run_agent` run with a local
-:class:`~agent.testing.StaticToolset`, so it exercises the real request, parsing, validation and
+:class:`~agent.static_tools.StaticToolset`, so it exercises the real request, parsing, validation and
 tool-result path, and is judged by a pure function of the :class:`~agent.result.RunResult`
-(:mod:`agent.probe_judges`). The first check is a gate: when the endpoint refuses tools (404) or
+(:mod:`agent.models.judges`). The first check is a gate: when the endpoint refuses tools (404) or
 fails, the other native checks are skipped and only the text-protocol check still runs.
 Nothing here prints; :class:`ModelProbe` is what the CLI renders and stores.
 """
@@ -18,10 +18,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, PrivateAttr
 
-from agent.capabilities import ALL_TOOL_CHOICES, CapabilityFacts, ToolChoice
 from agent.errors import AgentError
 from agent.loop import RunOptions, run_agent
-from agent.probe_judges import (
+from agent.models.capabilities import ALL_TOOL_CHOICES, CapabilityFacts, ToolChoice
+from agent.models.judges import (
     BOOK_SCHEMA,
     CITY_SCHEMA,
     Judgement,
@@ -35,7 +35,7 @@ from agent.probe_judges import (
 )
 from agent.providers.base import ChatModel
 from agent.result import RunResult
-from agent.testing import StaticToolset
+from agent.static_tools import StaticToolset
 
 __all__ = ["CHECKS", "Check", "CheckResult", "ModelProbe", "Verdict", "probe_model"]
 

@@ -1,6 +1,6 @@
 """A chat model that sends a failed request again when the failure is transient.
 
-The decision (whether, and after how long) is :func:`agent.providers.retry.retry_delay`; this
+The decision (whether, and after how long) is :func:`agent.providers.retry_policy.retry_delay`; this
 wrapper only applies it: it announces each retry as a :class:`~agent.events.Retrying` event,
 sleeps, and sends the same conversation again. A failed attempt returns nothing, so text it
 streamed before failing is never part of the answer (the event says it was discarded).
@@ -17,7 +17,7 @@ from agent.errors import ProviderError
 from agent.events import EventSink, Retrying
 from agent.messages import Message, ModelResponse, RequestSettings, ToolSpec
 from agent.providers.base import ChatModel, DeltaCallback, DeltaKind, route_of
-from agent.providers.retry import retry_delay
+from agent.providers.retry_policy import retry_delay
 
 __all__ = ["RetryingChatModel"]
 

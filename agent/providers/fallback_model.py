@@ -45,7 +45,7 @@ class FallbackChatModel:
     """A :class:`~agent.providers.base.ChatModel` that tries ``models`` in order for each request.
 
     Each member should already retry on its own (see
-    :class:`~agent.providers.retrying.RetryingChatModel`); a member that still fails with one of
+    :class:`~agent.providers.retry_model.RetryingChatModel`); a member that still fails with one of
     :data:`HANDED_ON` passes the turn to the next, announced by a
     :class:`~agent.events.FallingBack` event. The final error (a failure not handed on, or the
     last member's) is raised with advice appended (see :func:`~agent.providers.advice.with_advice`).

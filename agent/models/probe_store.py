@@ -18,8 +18,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agent.cache import endpoint_key, write_atomically
-from agent.capabilities import CapabilityFacts, CapabilityLayer
 from agent.errors import ConfigError
+from agent.models.capabilities import CapabilityFacts, CapabilityLayer
 
 __all__ = ["NO_TOOL_ENDPOINTS_NOTE", "PROBES_FILE_NAME", "ProbeRecord", "ProbeStore"]
 
