@@ -10,15 +10,13 @@ from typing import Any, Literal
 
 import anyio
 
-from agent import text_protocol
 from agent.context import ContextGuard, OutputCap
-from agent.errors import AgentError, ConfigError, ContextLengthError, NoToolEndpointsError
+from agent.errors import AgentError, ConfigError, ContextLengthError
 from agent.events import (
     Event,
     EventSink,
     ModelResponded,
     Notice,
-    ProtocolSwitched,
     ReasoningDelta,
     RunFinished,
     RunStarted,
@@ -28,7 +26,6 @@ from agent.events import (
     TurnStarted,
 )
 from agent.messages import (
-    AssistantMessage,
     Message,
     ModelResponse,
     RequestSettings,
@@ -39,8 +36,10 @@ from agent.messages import (
     UserMessage,
 )
 from agent.naming import ToolNameMap, ToolRef
-from agent.providers.base import ChatModel, DeltaCallback, DeltaKind, ModelChain
+from agent.providers.base import ChatModel, DeltaCallback, DeltaKind
+from agent.providers.text_protocol_model import TextProtocolModel
 from agent.result import ErrorInfo, RunResult, ToolCallRecord
+from agent.run_context import RunContext, ToolProtocol
 from agent.tool_schema import ArgumentValidator, model_parameters
 from agent.tools import ToolInfo, ToolOutcome, Toolset
 
@@ -54,8 +53,6 @@ _TOO_MANY = ToolOutcome(
     "Make this call again in your next turn if it is still needed.",
     True,
 )
-
-ToolProtocol = Literal["native", "text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,10 +149,14 @@ class _Run:
     def __init__(
         self, model: ChatModel, toolset: Toolset, options: RunOptions, on_event: EventSink | None
     ) -> None:
-        self.model = model
+        # The text protocol is a wrapper: the loop itself only ever sees native tool calls.
+        self.model = TextProtocolModel(model)
         self.toolset = toolset
         self.options = options
         self.on_event = on_event
+        self.run = RunContext(
+            on_event=on_event, protocol=options.protocol, protocol_switch=options.protocol_switch
+        )
         self.table = _ToolTable()
         self.limiter = anyio.CapacityLimiter(max(1, options.max_parallel_tools))
         self.context = ContextGuard(
@@ -164,12 +165,12 @@ class _Run:
         self.result = RunResult(
             model=model.model_name, models_tried=[model.model_name], tool_protocol=options.protocol
         )
-        self.protocol: ToolProtocol = options.protocol
 
     def finish(self, started: float) -> None:
         """Fill in what is known only at the end, and report it."""
-        if isinstance(self.model, ModelChain) and self.model.models_tried:
-            self.result.models_tried = list(self.model.models_tried)
+        if self.run.models_tried:
+            self.result.models_tried = list(self.run.models_tried)
+        self.result.tool_protocol = self.run.protocol
         self.result.duration_ms = (time.perf_counter() - started) * 1000
         self.emit(RunFinished(result=self.result))
 
@@ -193,24 +194,8 @@ class _Run:
             self.emit(TurnStarted(turn=turn))
             started = time.perf_counter()
             on_delta = self._on_delta if options.stream and self.on_event is not None else None
-            response = await self.request(history, settings, on_delta, first_turn=turn == 1)
-            message = response.message
-            problems: list[str] = []
-            if (
-                self.protocol == "native"
-                and self.options.protocol_switch
-                and self._writes_calls_as_text(message)
-            ):
-                self.protocol = self.result.tool_protocol = "text"
-                self.emit(
-                    ProtocolSwitched(
-                        model=response.model or self.model.model_name,
-                        tool_protocol="text",
-                        reason="the model wrote its tool calls as <tool_call> text",
-                    )
-                )
-            if self.protocol == "text":
-                message, problems = _parse_text_reply(message)
+            response = await self.request(history, settings, on_delta)
+            message, problems = response.message, response.feedback
             self.result.turns = turn
             self.result.usage = self.result.usage + response.usage
             if response.model:
@@ -241,24 +226,11 @@ class _Run:
         self.result.stop_reason = "max_turns"
         self.emit(Notice(message=f"stopped after {options.max_turns} turns (--max-turns)"))
 
-    def _writes_calls_as_text(self, message: AssistantMessage) -> bool:
-        """A native reply with no calls whose text holds ``<tool_call>`` blocks naming our tools.
-
-        Some models (served through providers that do not map their tool format) answer this way;
-        the run goes on in the text protocol rather than taking the blocks for the answer.
-        """
-        if message.tool_calls or not message.content or "<tool_call>" not in message.content:
-            return False
-        calls = text_protocol.parse(message.content).calls
-        return bool(calls) and all(self.table.names.resolve(c.name) is not None for c in calls)
-
     async def request(
         self,
         history: list[Message],
         settings: RequestSettings,
         on_delta: DeltaCallback | None,
-        *,
-        first_turn: bool = False,
     ) -> ModelResponse:
         """Send one request that fits the window; a "too long" answer gets one compacted retry."""
         specs = self.table.specs
@@ -266,48 +238,15 @@ class _Run:
         if notice is not None:
             self.emit(Notice(message=notice))
         try:
-            response = await self.send(history, settings, on_delta, first_turn)
+            response = await self.model.complete(history, specs, settings, on_delta, run=self.run)
         except ContextLengthError as exc:
             self.emit(Notice(message=self.context.shrink(history, specs, exc)))
             try:
-                response = await self.send(history, settings, on_delta, first_turn)
+                response = await self.model.complete(history, specs, settings, on_delta, run=self.run)
             except ContextLengthError as again:
                 raise self.context.still_too_long(again) from again
         self.context.observe(response.usage)
         return response
-
-    async def send(
-        self,
-        history: list[Message],
-        settings: RequestSettings,
-        on_delta: DeltaCallback | None,
-        first_turn: bool,
-    ) -> ModelResponse:
-        """One request in the run's tool protocol; "no tool endpoints" switches native to text."""
-        specs = self.table.specs
-        if self.protocol == "native" or not specs:
-            try:
-                return await self.model.complete(history, specs, settings, on_delta)
-            except NoToolEndpointsError as exc:
-                if not specs or not self.options.protocol_switch:
-                    raise
-                self.protocol = self.result.tool_protocol = "text"
-                self.emit(
-                    ProtocolSwitched(
-                        model=exc.model or self.model.model_name, tool_protocol="text", reason=str(exc)
-                    )
-                )
-        required = first_turn and self.options.tool_choice == "required"
-        messages: list[Message] = []
-        if settings.tool_choice == "none":  # no tools on offer: the run's own system prompt only
-            if self.options.system:
-                messages.append(SystemMessage(content=self.options.system))
-        else:
-            system = text_protocol.system_prompt(specs, self.options.system, require_call=required)
-            messages.append(SystemMessage(content=system))
-        messages.extend(m for m in text_protocol.to_text_history(history) if not isinstance(m, SystemMessage))
-        plain = settings.model_copy(update={"tool_choice": None})
-        return await self.model.complete(messages, [], plain, on_delta)
 
     async def run_calls(self, calls: Sequence[ToolCall]) -> list[ToolMessage]:
         """Run one turn's calls concurrently (bounded); results come back in call order."""
@@ -395,13 +334,6 @@ class _Run:
         return ToolOutcome(f"Tool '{name}' timed out after {timeout:g} s and was cancelled.", True)
 
 
-def _parse_text_reply(message: AssistantMessage) -> tuple[AssistantMessage, list[str]]:
-    """The calls written as ``<tool_call>`` blocks, as native calls, and what could not be used."""
-    parsed = text_protocol.parse(message.content or "")
-    native = message.model_copy(update={"content": parsed.text_outside or None, "tool_calls": parsed.calls})
-    return native, parsed.problems
-
-
 async def run_agent(
     model: ChatModel,
     toolset: Toolset,
@@ -418,8 +350,6 @@ async def run_agent(
     exit codes). ``history``, when given, is extended in place with every message of the run.
     """
     options = options or RunOptions()
-    if isinstance(model, ModelChain):
-        model.reset()
     run = _Run(model, toolset, options, on_event)
     messages: list[Message] = history if history is not None else []
     if not messages and options.system:

@@ -158,6 +158,8 @@ class ModelResponse(_Model):
     usage: Usage = Field(default_factory=Usage)
     finish_reason: str | None = None
     native_finish_reason: str | None = None
+    feedback: list[str] = Field(default_factory=list)
+    """What the model must be told before it goes on (e.g. ``<tool_call>`` blocks it got wrong)."""
     model: str | None = None
     provider: str | None = None
     id: str | None = None

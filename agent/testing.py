@@ -23,6 +23,7 @@ from agent.messages import (
     Usage,
 )
 from agent.providers.base import DeltaCallback
+from agent.run_context import RunContext
 from agent.static_tools import StaticToolset
 
 __all__ = ["ScriptedChatModel", "ScriptedRequest", "StaticToolset", "call", "reply"]
@@ -79,6 +80,8 @@ class ScriptedChatModel:
         tools: Sequence[ToolSpec],
         settings: RequestSettings,
         on_delta: DeltaCallback | None = None,
+        *,
+        run: RunContext | None = None,
     ) -> ModelResponse:
         """Answer with the next step; an unexpected extra request is an AssertionError."""
         self.requests.append(ScriptedRequest(list(messages), list(tools), settings))

@@ -225,7 +225,6 @@ class _Comparison:
                 model=entry.model,
                 max_retries=config.max_retries,
                 extra_headers=config.headers,
-                on_event=events,
             )
             entry.result = result = await run_agent(
                 model, self.toolset, self.prompt, options, on_event=events

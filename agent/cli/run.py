@@ -133,7 +133,6 @@ class _Runner:
                     fallbacks=[*args.fallbacks, *provider.config.fallback_models],
                     max_retries=provider.config.max_retries if args.retries is None else args.retries,
                     extra_headers=provider.config.headers,
-                    on_event=self.on_event,
                 )
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(manager.wait_started)

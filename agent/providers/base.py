@@ -1,13 +1,28 @@
-"""The interface every chat model implements, so wrappers (retry, fallback) compose."""
+"""The interface every chat model implements, and the base of the wrappers that compose over it.
+
+A request carries the run it belongs to (:class:`~agent.run_context.RunContext`): wrappers keep
+per-run facts there, never on themselves, so one model object serves concurrent runs.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Literal, Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from agent.messages import Message, ModelResponse, RequestSettings, ToolSpec
+from agent.run_context import RunContext
 
-__all__ = ["ChatModel", "DeltaCallback", "DeltaKind", "RoutedChatModel", "route_of"]
+__all__ = [
+    "ChatModel",
+    "DeltaCallback",
+    "DeltaKind",
+    "ModelCall",
+    "RoutedChatModel",
+    "WrapperModel",
+    "route_of",
+]
 
 DeltaKind = Literal["text", "reasoning"]
 DeltaCallback = Callable[[DeltaKind, str], None]
@@ -28,8 +43,12 @@ class ChatModel(Protocol):
         tools: Sequence[ToolSpec],
         settings: RequestSettings,
         on_delta: DeltaCallback | None = None,
+        *,
+        run: RunContext | None = None,
     ) -> ModelResponse:
         """Send one request and return the whole response (streamed when ``settings.stream``).
+
+        ``run`` is the run the request belongs to (a fresh context when omitted).
 
         Raises:
             agent.errors.ProviderError: the request failed; partial streamed output is dropped.
@@ -54,15 +73,57 @@ def route_of(model: ChatModel) -> tuple[str, ...]:
     return (model.model_name,)
 
 
-@runtime_checkable
-class ModelChain(ChatModel, Protocol):
-    """A chat model that may hand a request to other models (a fallback chain)."""
+@dataclass(frozen=True, slots=True)
+class ModelCall:
+    """One request on its way through the wrappers: what to send, and for which run."""
+
+    messages: Sequence[Message]
+    tools: Sequence[ToolSpec]
+    settings: RequestSettings
+    on_delta: DeltaCallback | None
+    run: RunContext
+
+    async def send(self, model: ChatModel, **changes: Any) -> ModelResponse:
+        """Pass this request (with ``changes`` to its fields) to ``model``."""
+        call = dataclasses.replace(self, **changes) if changes else self
+        return await model.complete(call.messages, call.tools, call.settings, call.on_delta, run=call.run)
+
+
+class WrapperModel:
+    """A chat model that wraps another: everything delegates to ``inner`` unless overridden.
+
+    :meth:`complete` is declared here once; a wrapper overrides :meth:`request`, which gets the
+    whole :class:`ModelCall` (the run's context included).
+    """
+
+    def __init__(self, inner: ChatModel) -> None:
+        self.inner = inner
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.inner!r})"
 
     @property
-    def models_tried(self) -> list[str]:
-        """Every model asked since the last :meth:`reset`, in order, once each."""
-        ...
+    def model_name(self) -> str:
+        """The model id of ``inner``."""
+        return self.inner.model_name
 
-    def reset(self) -> None:
-        """Start a new run: primary first, nothing tried."""
-        ...
+    @property
+    def route_models(self) -> tuple[str, ...]:
+        """The models a request to ``inner`` may reach (see :func:`route_of`)."""
+        return route_of(self.inner)
+
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        settings: RequestSettings,
+        on_delta: DeltaCallback | None = None,
+        *,
+        run: RunContext | None = None,
+    ) -> ModelResponse:
+        """Handle one request (see :meth:`request`)."""
+        return await self.request(ModelCall(messages, tools, settings, on_delta, run or RunContext()))
+
+    async def request(self, call: ModelCall) -> ModelResponse:
+        """Handle one request; the default passes it to ``inner`` unchanged."""
+        return await call.send(self.inner)

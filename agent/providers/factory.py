@@ -15,7 +15,6 @@ import anyio
 import httpx
 
 from agent.errors import ConfigError
-from agent.events import EventSink
 from agent.providers.fallback_model import FallbackChatModel
 from agent.providers.openai_compat import MAX_ROUTE_MODELS, OpenAICompatibleModel
 from agent.providers.retry_model import RetryingChatModel
@@ -51,7 +50,6 @@ def build_chat_model(
     fallbacks: Sequence[str] = (),
     max_retries: int = 2,
     extra_headers: Mapping[str, str] | None = None,
-    on_event: EventSink | None = None,
     sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     rng: Callable[[], float] = random.random,
 ) -> FallbackChatModel:
@@ -66,7 +64,6 @@ def build_chat_model(
         fallbacks: model ids to hand a turn to, in order, when the ones before stay unavailable.
         max_retries: retries per group for transient failures (0: none).
         extra_headers: extra HTTP headers for every request.
-        on_event: receives :class:`~agent.events.Retrying` and :class:`~agent.events.FallingBack`.
         sleep: waits between retries (inject in tests).
         rng: retry jitter source in [0, 1) (inject in tests).
 
@@ -87,10 +84,9 @@ def build_chat_model(
                 route_models=group,
             ),
             max_retries=max_retries,
-            on_event=on_event,
             sleep=sleep,
             rng=rng,
         )
         for group in model_groups(provider_name, model, fallbacks)
     ]
-    return FallbackChatModel(members, on_event=on_event)
+    return FallbackChatModel(members)

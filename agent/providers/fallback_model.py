@@ -23,10 +23,10 @@ from agent.errors import (
     ProviderUnavailableError,
     RateLimitError,
 )
-from agent.events import EventSink, FallingBack
-from agent.messages import Message, ModelResponse, RequestSettings, ToolSpec
+from agent.events import FallingBack
+from agent.messages import ModelResponse
 from agent.providers.advice import with_advice
-from agent.providers.base import ChatModel, DeltaCallback, route_of
+from agent.providers.base import ChatModel, ModelCall, WrapperModel, route_of
 
 __all__ = ["HANDED_ON", "FallbackChatModel", "answered_route"]
 
@@ -41,113 +41,76 @@ HANDED_ON: tuple[type[ProviderError], ...] = (
 """Failures after which the next model of the chain gets the turn."""
 
 
-class FallbackChatModel:
-    """A :class:`~agent.providers.base.ChatModel` that tries ``models`` in order for each request.
+class FallbackChatModel(WrapperModel):
+    """A chat model that tries ``models`` in order for each request (it keeps no per-run state).
 
     Each member should already retry on its own (see
-    :class:`~agent.providers.retry_model.RetryingChatModel`); a member that still fails with one of
-    :data:`HANDED_ON` passes the turn to the next, announced by a
+    :class:`~agent.providers.retry_model.RetryingChatModel`); a member that still fails with one
+    of :data:`HANDED_ON` passes the turn to the next, announced by a
     :class:`~agent.events.FallingBack` event. The final error (a failure not handed on, or the
     last member's) is raised with advice appended (see :func:`~agent.providers.advice.with_advice`).
 
     With ``sticky`` (the default), a later request of the same run starts at the member that
-    answered last, so a model found down is not waited on again every turn; :meth:`reset` goes
-    back to the first member for a new run.
-
-    :attr:`models_tried` and :attr:`answered_by` tell a run's result who was asked and who answered.
+    answered last, so a model found down is not waited on again every turn. Who was asked and
+    who answered is recorded on the run (:attr:`RunContext.models_tried`,
+    :attr:`RunContext.answered_by`).
 
     Args:
         models: the chain, primary first; at least one.
-        on_event: receives :class:`~agent.events.FallingBack` events.
-        sticky: start later requests at the member that answered last.
+        sticky: start later requests of a run at the member that answered last.
     """
 
-    def __init__(
-        self, models: Sequence[ChatModel], *, on_event: EventSink | None = None, sticky: bool = True
-    ) -> None:
+    def __init__(self, models: Sequence[ChatModel], *, sticky: bool = True) -> None:
         if not models:
             raise ValueError("FallbackChatModel needs at least one model")
+        super().__init__(models[0])
         self.models = tuple(models)
         self.sticky = sticky
-        self._on_event = on_event
-        self._start = 0
-        self._tried: list[str] = []
-        self._answered_by: str | None = None
 
     def __repr__(self) -> str:
         return f"FallbackChatModel({list(self.models)!r}, sticky={self.sticky})"
 
     @property
-    def model_name(self) -> str:
-        """The primary model id (the first model of the chain)."""
-        return self.models[0].model_name
+    def route_models(self) -> tuple[str, ...]:
+        """The first member's route (what one request may reach before the chain moves on)."""
+        return route_of(self.models[0])
 
-    @property
-    def models_tried(self) -> list[str]:
-        """Every model a request went to since creation or :meth:`reset`, in first-tried order, once each.
-
-        A model reached through OpenRouter's ``models`` array counts when the response shows
-        the request got that far (the models before the one that answered, and that one); a
-        group that failed counts all of its models.
-        """
-        return list(self._tried)
-
-    @property
-    def answered_by(self) -> str | None:
-        """The model that answered the last successful request (the response's ``model``)."""
-        return self._answered_by
-
-    def reset(self) -> None:
-        """Start afresh for a new run: the primary first, no models tried."""
-        self._start = 0
-        self._tried = []
-        self._answered_by = None
-
-    async def complete(
-        self,
-        messages: Sequence[Message],
-        tools: Sequence[ToolSpec],
-        settings: RequestSettings,
-        on_delta: DeltaCallback | None = None,
-    ) -> ModelResponse:
+    async def request(self, call: ModelCall) -> ModelResponse:
         """Ask each member in turn until one answers.
 
         Raises:
             agent.errors.ProviderError: a failure that is not handed on, or the last member's
                 failure; its message ends with advice.
         """
+        run = call.run
         last = len(self.models) - 1
-        for index in range(self._start, len(self.models)):
+        for index in range(run.chain_start.get(id(self), 0), len(self.models)):
             member = self.models[index]
             route = route_of(member)
             try:
-                response = await member.complete(messages, tools, settings, on_delta)
+                response = await call.send(member)
             except ProviderError as exc:
-                self._note(route)
+                run.note_tried(route)
                 if index == last or not isinstance(exc, HANDED_ON):
                     chain = [m for earlier in self.models[: index + 1] for m in route_of(earlier)]
                     advised = with_advice(exc, tried=chain)
                     if advised is exc:
                         raise
                     raise advised from exc
-                if self._on_event is not None:
-                    self._on_event(
-                        FallingBack(
-                            from_model=", ".join(route),
-                            to_model=self.models[index + 1].model_name,
-                            error=str(exc),
-                        )
+                run.emit(
+                    FallingBack(
+                        from_model=", ".join(route),
+                        to_model=self.models[index + 1].model_name,
+                        error=str(exc),
                     )
+                )
                 continue
-            self._note(answered_route(route, response.model))
-            self._answered_by = response.model or member.model_name
+            run.note_tried(answered_route(route, response.model))
+            run.answered_by = response.model or member.model_name
             if self.sticky:
-                self._start = index
+                run.chain_start[id(self)] = index
             return response
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
-
-    def _note(self, models: Sequence[str]) -> None:
-        self._tried.extend(m for m in models if m not in self._tried)
 
 
 def answered_route(route: Sequence[str], answered: str | None) -> list[str]:

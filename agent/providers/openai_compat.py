@@ -27,6 +27,7 @@ from agent.providers.http_body import read_body
 from agent.providers.http_errors import connection_error, error_from_response, one_line, redact
 from agent.providers.response import ResponseBuilder
 from agent.providers.sse import SSEDecoder, aiter_sse_data
+from agent.run_context import RunContext
 
 __all__ = [
     "APP_TITLE",
@@ -164,6 +165,8 @@ class OpenAICompatibleModel:
         tools: Sequence[ToolSpec],
         settings: RequestSettings,
         on_delta: DeltaCallback | None = None,
+        *,
+        run: RunContext | None = None,
     ) -> ModelResponse:
         """Send one request and return the whole response (streamed when ``settings.stream``).
 

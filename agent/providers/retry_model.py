@@ -9,26 +9,25 @@ streamed before failing is never part of the answer (the event says it was disca
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 
 import anyio
 
 from agent.errors import ProviderError
-from agent.events import EventSink, Retrying
-from agent.messages import Message, ModelResponse, RequestSettings, ToolSpec
-from agent.providers.base import ChatModel, DeltaCallback, DeltaKind, route_of
+from agent.events import Retrying
+from agent.messages import ModelResponse
+from agent.providers.base import ChatModel, DeltaCallback, DeltaKind, ModelCall, WrapperModel
 from agent.providers.retry_policy import retry_delay
 
 __all__ = ["RetryingChatModel"]
 
 
-class RetryingChatModel:
-    """A :class:`~agent.providers.base.ChatModel` that retries ``inner`` on transient failures.
+class RetryingChatModel(WrapperModel):
+    """A chat model that retries ``inner`` on transient failures (it keeps no per-run state).
 
     Args:
         inner: the model to send requests to.
         max_retries: how many times one request may be sent again (0: never).
-        on_event: receives a :class:`~agent.events.Retrying` event before each wait.
         sleep: waits the given seconds (inject a recorder in tests).
         rng: jitter source in [0, 1), passed to the retry policy.
     """
@@ -38,39 +37,23 @@ class RetryingChatModel:
         inner: ChatModel,
         *,
         max_retries: int,
-        on_event: EventSink | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         rng: Callable[[], float] = random.random,
     ) -> None:
         if max_retries < 0:
             raise ValueError(f"max_retries must not be negative, got {max_retries}")
-        self.inner = inner
+        super().__init__(inner)
         self.max_retries = max_retries
-        self._on_event = on_event
         self._sleep = sleep
         self._rng = rng
 
     def __repr__(self) -> str:
         return f"RetryingChatModel({self.inner!r}, max_retries={self.max_retries})"
 
-    @property
-    def model_name(self) -> str:
-        """The model id of ``inner``."""
-        return self.inner.model_name
-
-    @property
-    def route_models(self) -> tuple[str, ...]:
-        """The models a request to ``inner`` may reach (see :func:`~agent.providers.base.route_of`)."""
-        return route_of(self.inner)
-
-    async def complete(
-        self,
-        messages: Sequence[Message],
-        tools: Sequence[ToolSpec],
-        settings: RequestSettings,
-        on_delta: DeltaCallback | None = None,
-    ) -> ModelResponse:
+    async def request(self, call: ModelCall) -> ModelResponse:
         """Send the request; on a retryable failure wait and send it again, up to ``max_retries`` times.
+
+        Each retry is announced to the run as a :class:`~agent.events.Retrying` event.
 
         Raises:
             agent.errors.ProviderError: the last failure, when it is not retryable or retries ran out.
@@ -78,25 +61,22 @@ class RetryingChatModel:
         attempt = 0
         while True:
             attempt += 1
-            relay = _Relay(on_delta)
+            relay = _Relay(call.on_delta)
             try:
-                return await self.inner.complete(
-                    messages, tools, settings, relay if on_delta is not None else None
-                )
+                return await call.send(self.inner, on_delta=relay if call.on_delta is not None else None)
             except ProviderError as exc:
                 delay = retry_delay(exc, attempt, max_retries=self.max_retries, rng=self._rng)
                 if delay is None:
                     raise
-                if self._on_event is not None:
-                    self._on_event(
-                        Retrying(
-                            model=self.model_name,
-                            attempt=attempt,
-                            delay=delay,
-                            error=str(exc),
-                            discarded_partial=relay.fired,
-                        )
+                call.run.emit(
+                    Retrying(
+                        model=self.model_name,
+                        attempt=attempt,
+                        delay=delay,
+                        error=str(exc),
+                        discarded_partial=relay.fired,
                     )
+                )
             await self._sleep(delay)
 
 

@@ -10,6 +10,7 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
@@ -26,8 +27,9 @@ from agent.errors import (
 )
 from agent.events import Event, FallingBack, Retrying, TextDelta
 from agent.loop import RunOptions, run_agent
-from agent.messages import RequestSettings, UserMessage
+from agent.messages import ModelResponse, RequestSettings, UserMessage
 from agent.providers import FallbackChatModel, build_chat_model, create_http_client
+from agent.run_context import RunContext
 from agent.testing import StaticToolset
 from tests.loopback import (
     Route,
@@ -69,6 +71,11 @@ class Harness:
     model: FallbackChatModel
     events: list[Event] = field(default_factory=list)
     sleeps: Sleeps = field(default_factory=Sleeps)
+    run: RunContext = field(default_factory=RunContext)
+
+    async def complete(self, *args: Any, **kwargs: Any) -> ModelResponse:
+        """One request of this harness's run (its events go to ``events``)."""
+        return await self.model.complete(*args, run=self.run, **kwargs)
 
     def reliability_events(self) -> list[Event]:
         return [e for e in self.events if isinstance(e, Retrying | FallingBack)]
@@ -95,11 +102,10 @@ async def chain(
             model=model,
             fallbacks=fallbacks,
             max_retries=max_retries,
-            on_event=events.append,
             sleep=sleeps,
             rng=lambda: 0.5,
         )
-        yield Harness(built, events, sleeps)
+        yield Harness(built, events, sleeps, RunContext(on_event=events.append))
 
 
 def texts(deltas: list[tuple[str, str]]) -> str:
@@ -113,7 +119,7 @@ async def test_rate_limit_with_retry_after_zero_is_retried_at_once_and_then_answ
     limited = error(429, "Rate limit exceeded: free-models-per-min", retry_after=0)
     with ScriptedOpenRouter(limited, reply("done"), api_key=KEY) as server:
         async with chain(server) as h:
-            response = await h.model.complete(HISTORY, [], PLAIN)
+            response = await h.complete(HISTORY, [], PLAIN)
 
     assert (response.message.content, response.model) == ("done", MODEL)
     assert h.reliability_events() == [
@@ -136,7 +142,7 @@ async def test_service_unavailable_twice_is_retried_with_growing_backoff() -> No
     down = error(503, "No instances available")
     with ScriptedOpenRouter(down, down, reply("back again"), api_key=KEY) as server:
         async with chain(server) as h:
-            response = await h.model.complete(HISTORY, [], PLAIN)
+            response = await h.complete(HISTORY, [], PLAIN)
 
     assert response.message.content == "back again"
     message = "the provider is unavailable (503): No instances available"
@@ -145,7 +151,7 @@ async def test_service_unavailable_twice_is_retried_with_growing_backoff() -> No
         Retrying(model=MODEL, attempt=2, delay=0.75, error=message),
     ]
     assert h.sleeps.delays == [0.375, 0.75]
-    assert (h.model.models_tried, h.model.answered_by) == ([MODEL], MODEL)
+    assert (h.run.models_tried, h.run.answered_by) == ([MODEL], MODEL)
     server.assert_clean()
 
 
@@ -191,7 +197,7 @@ async def test_dropped_stream_is_retried_and_only_the_complete_answer_is_returne
         url = f"{server.base_url}/chat/completions"
         async with chain(server) as h:
             deltas: list[tuple[str, str]] = []
-            response = await h.model.complete(HISTORY, [], STREAM, lambda k, t: deltas.append((k, t)))
+            response = await h.complete(HISTORY, [], STREAM, lambda k, t: deltas.append((k, t)))
 
     assert response.message.content == "Hello"
     assert texts(deltas) == "HalHello"
@@ -209,7 +215,7 @@ async def test_non_streamed_error_finish_with_partial_content_is_retried_and_dis
         error_chunk(reply("half an ans")), reply("a whole answer"), api_key=KEY
     ) as server:
         async with chain(server) as h:
-            response = await h.model.complete(HISTORY, [], PLAIN)
+            response = await h.complete(HISTORY, [], PLAIN)
 
     assert response.message.content == "a whole answer"
     assert h.reliability_events() == [
@@ -258,21 +264,21 @@ async def test_auth_credit_and_moderation_refusals_are_neither_retried_nor_hande
     with ScriptedOpenRouter(models=script, api_key=KEY) as server:
         async with chain(server, fallbacks=[BACKUP], provider="local") as h:
             with pytest.raises(kind) as raised:
-                await h.model.complete(HISTORY, [], PLAIN)
+                await h.complete(HISTORY, [], PLAIN)
 
     assert str(raised.value) == message
     assert h.reliability_events() == []
     assert h.sleeps.delays == []
     assert [b["model"] for b in server.chat_bodies] == [MODEL]
     assert server.remaining() == {BACKUP: 1}
-    assert h.model.models_tried == [MODEL]
+    assert h.run.models_tried == [MODEL]
 
 
 async def test_no_tool_endpoints_404_is_not_retried_and_says_which_models_can() -> None:
     with ScriptedOpenRouter(error(404, NO_TOOLS), api_key=KEY) as server:
         async with chain(server) as h:
             with pytest.raises(NoToolEndpointsError) as raised:
-                await h.model.complete(HISTORY, [], PLAIN)
+                await h.complete(HISTORY, [], PLAIN)
 
     assert str(raised.value) == (
         f"no endpoint of {MODEL} supports tool use (404): {NO_TOOLS}. "
@@ -286,7 +292,7 @@ async def test_no_tool_endpoints_404_hands_the_turn_to_a_fallback_without_retryi
     script = {MODEL: [error(404, NO_TOOLS)], BACKUP: [reply("I can use tools")]}
     with ScriptedOpenRouter(models=script, api_key=KEY) as server:
         async with chain(server, fallbacks=[BACKUP], provider="local") as h:
-            response = await h.model.complete(HISTORY, [], PLAIN)
+            response = await h.complete(HISTORY, [], PLAIN)
 
     assert (response.message.content, response.model) == ("I can use tools", BACKUP)
     assert h.reliability_events() == [
@@ -303,7 +309,7 @@ async def test_unknown_model_id_is_not_retried_and_suggests_a_search() -> None:
     with ScriptedOpenRouter(error(400, f"{MODEL} is not a valid model ID"), api_key=KEY) as server:
         async with chain(server) as h:
             with pytest.raises(ModelNotFoundError) as raised:
-                await h.model.complete(HISTORY, [], PLAIN)
+                await h.complete(HISTORY, [], PLAIN)
 
     assert str(raised.value) == (
         f"model {MODEL} is not available (400): {MODEL} is not a valid model ID. The model id '{MODEL}' "
@@ -319,7 +325,7 @@ async def test_daily_free_model_cap_is_not_waited_out_and_the_error_tells_the_li
     with ScriptedOpenRouter(capped, api_key=KEY) as server:
         async with chain(server, free) as h:
             with pytest.raises(RateLimitError) as raised:
-                await h.model.complete(HISTORY, [], PLAIN)
+                await h.complete(HISTORY, [], PLAIN)
 
     message = str(raised.value)
     assert message.startswith(
@@ -341,7 +347,7 @@ async def test_primary_down_after_retries_falls_back_and_models_tried_is_truthfu
     script = {MODEL: [down, down, down], BACKUP: [reply("from the backup")]}
     with ScriptedOpenRouter(models=script, api_key=KEY) as server:
         async with chain(server, fallbacks=[BACKUP], provider="local") as h:
-            response = await h.model.complete(HISTORY, [], PLAIN)
+            response = await h.complete(HISTORY, [], PLAIN)
 
     message = "the provider is unavailable (503): No instances available"
     assert (response.message.content, response.model) == ("from the backup", BACKUP)
@@ -350,7 +356,7 @@ async def test_primary_down_after_retries_falls_back_and_models_tried_is_truthfu
         Retrying(model=MODEL, attempt=2, delay=0.75, error=message),
         FallingBack(from_model=MODEL, to_model=BACKUP, error=message),
     ]
-    assert (h.model.models_tried, h.model.answered_by) == ([MODEL, BACKUP], BACKUP)
+    assert (h.run.models_tried, h.run.answered_by) == ([MODEL, BACKUP], BACKUP)
     assert [b["model"] for b in server.chat_bodies] == [MODEL, MODEL, MODEL, BACKUP]
     assert all("models" not in b for b in server.chat_bodies)
     server.assert_clean()
@@ -361,13 +367,13 @@ async def test_exhausted_single_model_error_suggests_a_fallback() -> None:
     with ScriptedOpenRouter(down, down, down, api_key=KEY) as server:
         async with chain(server) as h:
             with pytest.raises(ProviderUnavailableError) as raised:
-                await h.model.complete(HISTORY, [], PLAIN)
+                await h.complete(HISTORY, [], PLAIN)
 
     assert str(raised.value) == (
         "the provider is unavailable (503): No instances available. "
         "The model is temporarily unavailable; try again later or add a fallback with --fallback MODEL."
     )
-    assert (len(server.chat_bodies), h.model.models_tried) == (3, [MODEL])
+    assert (len(server.chat_bodies), h.run.models_tried) == (3, [MODEL])
     server.assert_clean()
 
 
@@ -376,7 +382,7 @@ async def test_openrouter_chain_is_sent_as_a_models_array_and_the_server_routes_
     with ScriptedOpenRouter(models=script, api_key=KEY) as server:
         async with chain(server, fallbacks=[BACKUP]) as h:
             deltas: list[tuple[str, str]] = []
-            response = await h.model.complete(HISTORY, [], STREAM, lambda k, t: deltas.append((k, t)))
+            response = await h.complete(HISTORY, [], STREAM, lambda k, t: deltas.append((k, t)))
 
     assert (response.message.content, response.model) == ("routed to the backup", BACKUP)
     assert texts(deltas) == "routed to the backup"
@@ -384,7 +390,7 @@ async def test_openrouter_chain_is_sent_as_a_models_array_and_the_server_routes_
     assert (body["model"], body["models"]) == (MODEL, [MODEL, BACKUP])
     assert server.routes == [Route(0, (MODEL, BACKUP), (MODEL, BACKUP), BACKUP)]
     assert h.reliability_events() == []
-    assert (h.model.models_tried, h.model.answered_by) == ([MODEL, BACKUP], BACKUP)
+    assert (h.run.models_tried, h.run.answered_by) == ([MODEL, BACKUP], BACKUP)
     server.assert_clean()
 
 
@@ -394,7 +400,7 @@ async def test_chain_of_five_is_split_into_groups_of_three_and_two() -> None:
     script = {a: [down], b: [down], c: [down], d: [reply("the fourth answers")], e: []}
     with ScriptedOpenRouter(models=script, api_key=KEY) as server:
         async with chain(server, a, [b, c, d, e], max_retries=0) as h:
-            response = await h.model.complete(HISTORY, [], PLAIN)
+            response = await h.complete(HISTORY, [], PLAIN)
 
     assert (response.message.content, response.model) == ("the fourth answers", d)
     assert [(body["model"], body["models"]) for body in server.chat_bodies] == [(a, [a, b, c]), (d, [d, e])]
@@ -406,7 +412,7 @@ async def test_chain_of_five_is_split_into_groups_of_three_and_two() -> None:
             error="the provider is unavailable (503): No instances available",
         )
     ]
-    assert (h.model.models_tried, h.model.answered_by) == ([a, b, c, d], d)
+    assert (h.run.models_tried, h.run.answered_by) == ([a, b, c, d], d)
     server.assert_clean()
 
 

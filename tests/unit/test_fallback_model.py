@@ -10,10 +10,11 @@ import pytest
 
 from agent.errors import BadResponseError, ProviderConnectionError, ProviderError
 from agent.events import Event, FallingBack
-from agent.messages import AssistantMessage, ModelResponse, RequestSettings, UserMessage
+from agent.messages import AssistantMessage, Message, ModelResponse, RequestSettings, ToolSpec, UserMessage
 from agent.providers import FallbackChatModel
 from agent.providers.fallback_model import answered_route
 from agent.providers.http_errors import classify
+from agent.run_context import RunContext
 from agent.testing import ScriptedChatModel
 
 pytestmark = pytest.mark.anyio
@@ -42,9 +43,54 @@ class RoutedScriptedModel(ScriptedChatModel):
         return self.route
 
 
-def chain(*models: ScriptedChatModel, sticky: bool = True) -> tuple[FallbackChatModel, list[Event]]:
+class RunOfChain:
+    """A fallback chain used by one run at a time: requests carry the run's context."""
+
+    def __init__(self, model: FallbackChatModel, events: list[Event]) -> None:
+        self.model = model
+        self.events = events
+        self.run = RunContext(on_event=events.append)
+
+    @property
+    def model_name(self) -> str:
+        return self.model.model_name
+
+    async def complete(
+        self, messages: Sequence[Message], tools: list[ToolSpec], settings: RequestSettings
+    ) -> ModelResponse:
+        return await self.model.complete(messages, tools, settings, run=self.run)
+
+    @property
+    def models_tried(self) -> list[str]:
+        return self.run.models_tried
+
+    @property
+    def answered_by(self) -> str | None:
+        return self.run.answered_by
+
+    def reset(self) -> None:
+        """A new run: nothing tried, the primary first."""
+        self.run = RunContext(on_event=self.events.append)
+
+
+def chain(*models: ScriptedChatModel, sticky: bool = True) -> tuple[RunOfChain, list[Event]]:
     events: list[Event] = []
-    return FallbackChatModel(models, on_event=events.append, sticky=sticky), events
+    return RunOfChain(FallbackChatModel(models, sticky=sticky), events), events
+
+
+async def test_two_runs_at_once_keep_their_own_chain_position_and_models_tried() -> None:
+    primary = ScriptedChatModel([http(503), answer("p", PRIMARY)], name=PRIMARY)
+    backup = ScriptedChatModel([answer("b1", BACKUP), answer("b2", BACKUP)], name=BACKUP)
+    shared = FallbackChatModel([primary, backup])
+    first, second = RunContext(), RunContext()
+
+    one = await shared.complete(HISTORY, [], RequestSettings(), run=first)
+    two = await shared.complete(HISTORY, [], RequestSettings(), run=second)
+    again = await shared.complete(HISTORY, [], RequestSettings(), run=first)
+
+    assert [one.message.content, two.message.content, again.message.content] == ["b1", "p", "b2"]
+    assert (first.models_tried, first.answered_by) == ([PRIMARY, BACKUP], BACKUP)
+    assert (second.models_tried, second.answered_by) == ([PRIMARY], PRIMARY)
 
 
 HANDED_ON = [

@@ -13,6 +13,7 @@ from agent.messages import Message, ModelResponse, RequestSettings, ToolSpec, Us
 from agent.providers import RetryingChatModel
 from agent.providers.base import DeltaCallback
 from agent.providers.http_errors import classify, error_from_body
+from agent.run_context import RunContext
 from agent.testing import ScriptedChatModel, reply
 
 pytestmark = pytest.mark.anyio
@@ -36,15 +37,33 @@ class Sleeps:
         self.delays.append(seconds)
 
 
+class RunOfRetrying:
+    """A retrying model used by one run: requests carry a context whose events go to ``events``."""
+
+    def __init__(self, model: RetryingChatModel, events: list[Event]) -> None:
+        self.model = model
+        self.run = RunContext(on_event=events.append)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
+
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        tools: list[ToolSpec],
+        settings: RequestSettings,
+        on_delta: DeltaCallback | None = None,
+    ) -> ModelResponse:
+        return await self.model.complete(messages, tools, settings, on_delta, run=self.run)
+
+
 def retrying(
     inner: ScriptedChatModel | PartialThenFail, max_retries: int = 2
-) -> tuple[RetryingChatModel, list[Event], Sleeps]:
+) -> tuple[RunOfRetrying, list[Event], Sleeps]:
     events: list[Event] = []
     sleeps = Sleeps()
-    model = RetryingChatModel(
-        inner, max_retries=max_retries, on_event=events.append, sleep=sleeps, rng=lambda: 0.5
-    )
-    return model, events, sleeps
+    model = RetryingChatModel(inner, max_retries=max_retries, sleep=sleeps, rng=lambda: 0.5)
+    return RunOfRetrying(model, events), events, sleeps
 
 
 async def test_transient_failures_are_retried_with_backoff_and_announced() -> None:
@@ -133,6 +152,8 @@ class PartialThenFail:
         tools: Sequence[ToolSpec],
         settings: RequestSettings,
         on_delta: DeltaCallback | None = None,
+        *,
+        run: RunContext | None = None,
     ) -> ModelResponse:
         self.calls += 1
         assert on_delta is not None
