@@ -4,6 +4,10 @@ Over-long tool output is cut to its head and tail around a notice the model can 
 request would not fit ``context_window - reserve_tokens``, the oldest tool results (never those
 of the latest turn) get their content replaced by a short placeholder; messages are replaced,
 never removed or mutated, so every tool result stays paired with its call.
+
+``reserve_tokens`` is one number in a provider file, usually sized for large models; a model
+whose window it would mostly fill (a small local or free model) gets a proportional reserve
+instead (see :func:`effective_reserve`), rather than a run that cannot start.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ __all__ = [
     "OutputCap",
     "cap_text",
     "compact_tool_results",
+    "effective_reserve",
     "placeholder",
 ]
 
@@ -36,6 +41,21 @@ _COMPACT_TO = 0.8
 """Compaction frees down to this share of the limit, so it does not recur (and bust provider
 prompt caches) on every following turn."""
 _LEARNED_MARGIN = 0.9
+_MAX_RESERVE_SHARE = 0.5
+"""A reserve over this share of the window was sized for a larger model; it becomes
+``_SCALED_RESERVE_SHARE`` of the window instead."""
+_SCALED_RESERVE_SHARE = 0.25
+
+
+def effective_reserve(window: int | None, reserve: int) -> int:
+    """The tokens to keep free for the answer: ``reserve``, unless it would take most of ``window``.
+
+    A reserve over half the window (or larger than the window) becomes a quarter of the window,
+    so a small model still has room for the prompt.
+    """
+    if window is None or reserve <= window * _MAX_RESERVE_SHARE:
+        return reserve
+    return int(window * _SCALED_RESERVE_SHARE)
 
 
 def cap_text(text: str, limit: int) -> str:
@@ -137,18 +157,30 @@ class ContextGuard:
 
     Args:
         window: the model's context window in tokens, if known.
-        reserve: tokens kept free for the answer.
+        reserve: tokens kept free for the answer (``reserve_tokens``); scaled down when it
+            would take more than half the window (see :func:`effective_reserve`).
         max_tool_output_chars: the most characters of one tool result the model sees.
     """
 
     def __init__(self, window: int | None, reserve: int, max_tool_output_chars: int | None) -> None:
         self.window = window
-        self.reserve = reserve
-        self.limit = window - reserve if window is not None else None
+        self.configured_reserve = reserve
+        self.reserve = effective_reserve(window, reserve)
+        self.limit = window - self.reserve if window is not None else None
         self.max_tool_output_chars = max_tool_output_chars
         self.counter = TokenCounter()
         self._learned = False
         self._last_raw = 0
+
+    @property
+    def reserve_notice(self) -> str | None:
+        """One line saying the configured reserve was scaled down for this window, if it was."""
+        if self.window is None or self.reserve == self.configured_reserve:
+            return None
+        return (
+            f"reserve_tokens ({self.configured_reserve:,}) would take most of the model's "
+            f"{self.window:,}-token context window; keeping {self.reserve:,} tokens free for the answer"
+        )
 
     def output_cap(self, calls: int) -> OutputCap:
         """The cap for each result of a turn with ``calls`` calls: a fair share of the window."""
@@ -222,9 +254,14 @@ class ContextGuard:
         if self._learned:
             allowed = f"only about {self.limit:,} fit (the model rejected a longer request)"
         else:
+            scaled = (
+                f", scaled down from reserve_tokens {self.configured_reserve:,}"
+                if self.reserve != self.configured_reserve
+                else ""
+            )
             allowed = (
                 f"only {self.limit:,} fit the context window "
-                f"({self.window or 0:,} minus {self.reserve:,} reserved for the answer)"
+                f"({self.window or 0:,} minus {self.reserve:,} reserved for the answer{scaled})"
             )
         return (
             f"the request needs about {estimate:,} tokens (tool definitions {tools:,}) but {allowed}, "

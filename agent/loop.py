@@ -74,6 +74,7 @@ class RunOptions:
     """
 
     max_turns: int = 20
+    max_cost: float | None = None
     timeout: float | None = None
     tool_timeout: float | None = 60.0
     max_parallel_tools: int = 8
@@ -93,11 +94,6 @@ class RunOptions:
             )
         if self.reserve_tokens < 0:
             raise ConfigError(f"must not be negative, got {self.reserve_tokens}", field="reserve_tokens")
-        if self.context_window is not None and self.reserve_tokens >= self.context_window:
-            raise ConfigError(
-                f"must be smaller than context_window ({self.reserve_tokens:,} >= {self.context_window:,})",
-                field="reserve_tokens",
-            )
         if self.max_tool_output_chars is not None and self.max_tool_output_chars <= 0:
             raise ConfigError(
                 f"must be a positive number of characters, got {self.max_tool_output_chars}",
@@ -219,12 +215,23 @@ class _Run:
                     self.emit(Notice(message="the answer was cut off at the model's output token limit"))
                 self.result.stop_reason = "completed"
                 return
+            if self.over_budget():
+                return
             if message.tool_calls:
                 history.extend(await self.run_calls(message.tool_calls))
             if problems:
                 history.append(UserMessage(content="\n".join(problems)))
         self.result.stop_reason = "max_turns"
         self.emit(Notice(message=f"stopped after {options.max_turns} turns (--max-turns)"))
+
+    def over_budget(self) -> bool:
+        """Whether the run has spent ``max_cost``; then it stops (``max_cost``) before more work."""
+        limit, spent = self.options.max_cost, self.result.usage.cost
+        if limit is None or spent is None or spent < limit:
+            return False
+        self.result.stop_reason = "max_cost"
+        self.emit(Notice(message=f"stopped at ${spent:.4f}, over the budget of ${limit:g} (--max-cost)"))
+        return True
 
     async def request(
         self,
@@ -358,6 +365,8 @@ async def run_agent(
     started = time.perf_counter()
     run.table.update(toolset.tools())
     run.emit(RunStarted(model=model.model_name, tools=len(run.table.specs), tool_protocol=options.protocol))
+    if run.context.reserve_notice is not None:
+        run.emit(Notice(level="info", message=run.context.reserve_notice))
     try:
         with anyio.move_on_after(options.timeout) as scope:
             await run.turns(messages)

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, PrivateAttr
 
 from agent.errors import AgentError
+from agent.mcp.report import ServerReport
 from agent.messages import Usage
 
 __all__ = ["ErrorInfo", "RunResult", "StopReason", "ToolCallRecord"]
@@ -46,6 +47,7 @@ class RunResult(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     duration_ms: float = 0.0
     error: ErrorInfo | None = None
+    servers: list[ServerReport] = Field(default_factory=list)
     _exception: AgentError | None = PrivateAttr(default=None)
 
     @property

@@ -5,13 +5,15 @@ Heavy imports (httpx, the MCP SDK) happen inside the commands, so ``agent --help
 
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from agent import __version__
+from agent.cli.options import COMPARE_OPTIONS, QUERY_OPTIONS, RUN_OPTIONS, command
 
 __all__ = ["app", "main"]
 
@@ -21,6 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
@@ -39,283 +42,155 @@ def _root(
     """Run LLM agents that use MCP tools."""
 
 
-PromptArg = Annotated[str, typer.Argument(help="The task for the agent; '-' reads it from stdin.")]
-ModelOpt = Annotated[str | None, typer.Option("-m", "--model", help="Model id (default: the provider's).")]
-ProviderOpt = Annotated[
-    str | None, typer.Option("-p", "--provider", help="Provider name (default: openrouter).")
-]
-ServerOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "-s",
-        "--server",
-        help="MCP server: a name from the MCP config, a bundled server (fs, fs:DIR, sqlite:DB, calc), "
-        "a command line, or an http(s) URL. Repeatable.",
-    ),
-]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Provider file or config directory.")]
-McpConfigOpt = Annotated[
-    Path | None, typer.Option("--mcp-config", help="MCP servers file (mcpServers JSON/YAML).")
-]
-MaxTurnsOpt = Annotated[int, typer.Option("--max-turns", min=1, help="Stop after this many model turns.")]
-TimeoutOpt = Annotated[
-    float | None, typer.Option("--timeout", min=0.001, help="Stop the whole run after SECONDS.")
-]
-ToolTimeoutOpt = Annotated[
-    float, typer.Option("--tool-timeout", min=0.001, help="Cancel a tool call after SECONDS.")
-]
-StreamOpt = Annotated[bool, typer.Option("--stream/--no-stream", help="Stream the answer as it is written.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON result object on stdout.")]
-SystemOpt = Annotated[str | None, typer.Option("--system", help="System prompt.")]
-ToolChoiceOpt = Annotated[str | None, typer.Option("--tool-choice", help="auto, required or none.")]
-ProtocolOpt = Annotated[
-    str,
-    typer.Option(
-        "--protocol", help="Tool calls: native, text (in the prompt), or auto (native where supported)."
-    ),
-]
-FallbackOpt = Annotated[
-    list[str] | None,
-    typer.Option("--fallback", help="A model to hand the turn to when the model is unavailable. Repeatable."),
-]
-RetriesOpt = Annotated[
-    int | None,
-    typer.Option("--retries", min=0, help="Retries per model (default: the provider's max_retries)."),
-]
-MaxToolOutputOpt = Annotated[
-    int | None,
-    typer.Option("--max-tool-output", min=1, help="Cut a tool result to CHARS characters (default 100000)."),
-]
-StrictServersOpt = Annotated[
-    bool, typer.Option("--strict-servers", help="Fail the run (exit 1) when an MCP server does not start.")
-]
-VerboseOpt = Annotated[
-    bool, typer.Option("-v", "--verbose", help="Show details: servers, usage, raw errors.")
-]
+def _own(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
+    """A parameter of one command only (the table holds the shared ones)."""
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
 
 
-@app.command()
-def run(
-    prompt: PromptArg,
-    model: ModelOpt = None,
-    provider: ProviderOpt = None,
-    server: ServerOpt = None,
-    config: ConfigOpt = None,
-    mcp_config: McpConfigOpt = None,
-    max_turns: MaxTurnsOpt = 20,
-    timeout: TimeoutOpt = None,
-    tool_timeout: ToolTimeoutOpt = 60.0,
-    stream: StreamOpt = True,
-    json_output: JsonOpt = False,
-    system: SystemOpt = None,
-    tool_choice: ToolChoiceOpt = None,
-    strict_servers: StrictServersOpt = False,
-    max_tool_output: MaxToolOutputOpt = None,
-    fallback: FallbackOpt = None,
-    retries: RetriesOpt = None,
-    protocol: ProtocolOpt = "auto",
-    verbose: VerboseOpt = False,
-) -> None:
-    """Run an agent on PROMPT with tools from MCP servers until the model answers."""
-    from agent.cli.run import RunArgs, execute
-
-    code = execute(
-        RunArgs(
-            prompt=prompt,
-            model=model,
-            provider=provider,
-            servers=server or [],
-            config=config,
-            mcp_config=mcp_config,
-            max_turns=max_turns,
-            timeout=timeout,
-            tool_timeout=tool_timeout,
-            stream=stream,
-            json_output=json_output,
-            system=system,
-            tool_choice=tool_choice,
-            strict_servers=strict_servers,
-            max_tool_output=max_tool_output,
-            fallbacks=fallback or [],
-            retries=retries,
-            protocol=protocol,
-            verbose=verbose,
-        )
-    )
-    raise typer.Exit(code)
+_PROMPT = _own(
+    "prompt", Annotated[str, typer.Argument(help="The task for the agent; '-' reads it from stdin.")]
+)
+_CONCURRENCY = _own(
+    "concurrency", Annotated[int, typer.Option("--concurrency", min=1, help="Models worked on at once.")], 4
+)
 
 
-@app.command()
-def query(
-    prompt: PromptArg,
-    provider: ProviderOpt = None,
-    model: ModelOpt = None,
-    server: ServerOpt = None,
-    config: ConfigOpt = None,
-    mcp_config: McpConfigOpt = None,
-    stream: StreamOpt = True,
-    json_output: JsonOpt = False,
-    fallback: FallbackOpt = None,
-    retries: RetriesOpt = None,
-    verbose: VerboseOpt = False,
-) -> None:
-    """Ask one question (as in mcp-cli); tools come from the servers given, if any."""
-    run(
-        prompt,
-        model=model,
-        provider=provider,
-        server=server,
-        config=config,
-        mcp_config=mcp_config,
-        stream=stream,
-        json_output=json_output,
-        fallback=fallback,
-        retries=retries,
-        verbose=verbose,
-    )
+def _run(values: dict[str, Any]) -> int:
+    from agent.cli.run import execute
+
+    return execute(values)
 
 
-@app.command()
-def models(
-    provider: ProviderOpt = None,
-    config: ConfigOpt = None,
-    tools: Annotated[bool, typer.Option("--tools", help="Only models that take tool schemas.")] = False,
-    free: Annotated[bool, typer.Option("--free", help="Only free models.")] = False,
-    search: Annotated[
-        str | None, typer.Option("--search", help="Only models whose id or name has every word of TEXT.")
-    ] = None,
-    sort: Annotated[
-        str,
-        typer.Option(
-            "--sort", help="id (groups by vendor), newest, price (cheapest first) or context (largest first)."
+def _models(values: dict[str, Any]) -> int:
+    from agent.cli.models import execute
+
+    return execute(values)
+
+
+def _probe(values: dict[str, Any]) -> int:
+    from agent.cli.probe import execute
+
+    return execute(values)
+
+
+def _compare(values: dict[str, Any]) -> int:
+    from agent.cli.compare import execute
+
+    return execute(values)
+
+
+command(
+    app,
+    "run",
+    _run,
+    help="Run an agent on PROMPT with tools from MCP servers until the model answers.\n\n"
+    "With no --server, every enabled server of the MCP config is attached.",
+    agent_options=RUN_OPTIONS,
+    own=[_PROMPT],
+)
+command(
+    app,
+    "query",
+    _run,
+    help="Ask one question (as in mcp-cli); tools come from the configured or given servers.",
+    agent_options=QUERY_OPTIONS,
+    own=[_PROMPT],
+)
+command(
+    app,
+    "models",
+    _models,
+    help="List the endpoint's models: tool support, context, prices per million tokens.\n\n"
+    "The catalog is cached for a day. Exit 1 when it cannot be fetched and there is no cache.",
+    agent_options=("provider", "config"),
+    output_options=("json_output",),
+    own=[
+        _own(
+            "tools",
+            Annotated[bool, typer.Option("--tools", help="Only models that take tool schemas.")],
+            False,
         ),
-    ] = "id",
-    refresh: Annotated[
-        bool, typer.Option("--refresh", help="Fetch the catalog now instead of using the cache.")
-    ] = False,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print a JSON list of models on stdout.")
-    ] = False,
-) -> None:
-    """List the endpoint's models: tool support, context, prices per million tokens.
-
-    The catalog is cached for a day. Exit 1 when it cannot be fetched and there is no cache.
-    """
-    from agent.cli.models import ModelsArgs, execute
-
-    raise typer.Exit(
-        execute(
-            ModelsArgs(
-                provider=provider,
-                config=config,
-                tools=tools,
-                free=free,
-                search=search,
-                sort=sort,
-                refresh=refresh,
-                json_output=json_output,
-            )
-        )
-    )
-
-
-ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", min=1, help="Models worked on at once.")]
-
-
-@app.command()
-def probe(
-    model_ids: Annotated[list[str], typer.Argument(metavar="MODEL", help="Model ids to probe.")],
-    provider: ProviderOpt = None,
-    config: ConfigOpt = None,
-    concurrency: ConcurrencyOpt = 4,
-    check_timeout: Annotated[
-        float, typer.Option("--check-timeout", min=0.001, help="Count a check as an error after SECONDS.")
-    ] = 60.0,
-    retries: RetriesOpt = None,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print a JSON list of results on stdout.")
-    ] = False,
-    markdown: Annotated[
-        Path | None, typer.Option("--markdown", help="Also write the report as Markdown to FILE.")
-    ] = None,
-    verbose: VerboseOpt = False,
-) -> None:
-    """Check how well each MODEL calls tools: a battery of real requests, a verdict per check.
-
-    Checks: a single call with correct arguments; integer, enum, array and object arguments;
-    two calls in one turn; no call when none is needed; tool_choice=required; the tool result
-    used in the answer; calls while streaming; the text protocol. The verdicts are stored, so
-    `agent run --protocol auto` uses them. Exit 0 when probing ran, even with failing verdicts;
-    1 only if every model errored (4 if the API key was refused).
-    """
-    from agent.cli.probe import ProbeArgs, execute
-
-    raise typer.Exit(
-        execute(
-            ProbeArgs(
-                models=model_ids,
-                provider=provider,
-                config=config,
-                concurrency=concurrency,
-                check_timeout=check_timeout,
-                retries=retries,
-                json_output=json_output,
-                markdown=markdown,
-                verbose=verbose,
-            )
-        )
-    )
-
-
-@app.command()
-def compare(
-    prompt: PromptArg,
-    model_ids: Annotated[
-        list[str], typer.Option("-m", "--model", help="A model to run the task on. Repeatable.")
+        _own("free", Annotated[bool, typer.Option("--free", help="Only free models.")], False),
+        _own(
+            "search",
+            Annotated[
+                str | None,
+                typer.Option("--search", help="Only models whose id or name has every word of TEXT."),
+            ],
+            None,
+        ),
+        _own(
+            "sort",
+            Annotated[
+                str,
+                typer.Option(
+                    "--sort",
+                    help="id (groups by vendor), newest, price (cheapest first) or context (largest first).",
+                ),
+            ],
+            "id",
+        ),
+        _own(
+            "refresh",
+            Annotated[
+                bool, typer.Option("--refresh", help="Fetch the catalog now instead of using the cache.")
+            ],
+            False,
+        ),
     ],
-    provider: ProviderOpt = None,
-    server: ServerOpt = None,
-    config: ConfigOpt = None,
-    mcp_config: McpConfigOpt = None,
-    max_turns: MaxTurnsOpt = 10,
-    timeout: TimeoutOpt = None,
-    tool_timeout: ToolTimeoutOpt = 60.0,
-    protocol: ProtocolOpt = "auto",
-    system: SystemOpt = None,
-    concurrency: ConcurrencyOpt = 4,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print a JSON list of run results (with requested_model).")
-    ] = False,
-    verbose: VerboseOpt = False,
-) -> None:
-    """Run PROMPT on several models at once and compare outcome, turns, tool calls, tokens, cost, time.
-
-    The MCP servers start once and are shared by every model's run: tools that keep state
-    (files, databases, memory) see every run's changes. Exit 0 when at least one model
-    completed; otherwise the exit code of the first model's run.
-    """
-    from agent.cli.compare import CompareArgs, execute
-
-    raise typer.Exit(
-        execute(
-            CompareArgs(
-                prompt=prompt,
-                models=model_ids,
-                provider=provider,
-                servers=server or [],
-                config=config,
-                mcp_config=mcp_config,
-                max_turns=max_turns,
-                timeout=timeout,
-                tool_timeout=tool_timeout,
-                protocol=protocol,
-                system=system,
-                concurrency=concurrency,
-                json_output=json_output,
-                verbose=verbose,
-            )
-        )
-    )
+)
+command(
+    app,
+    "probe",
+    _probe,
+    help="Check how well each MODEL calls tools: a battery of real requests, a verdict per check.\n\n"
+    "Checks: a single call with correct arguments; integer, enum, array and object arguments; "
+    "two calls in one turn; no call when none is needed; tool_choice=required; the tool result "
+    "used in the answer; calls while streaming; the text protocol. The verdicts are stored, so "
+    "`agent run --protocol auto` uses them. Exit 0 when probing ran, even with failing verdicts; "
+    "1 only if every model errored (4 if the API key was refused).",
+    agent_options=("provider", "config", "retries"),
+    own=[
+        _own("model_ids", Annotated[list[str], typer.Argument(metavar="MODEL", help="Model ids to probe.")]),
+        _CONCURRENCY,
+        _own(
+            "check_timeout",
+            Annotated[
+                float,
+                typer.Option("--check-timeout", min=0.001, help="Count a check as an error after SECONDS."),
+            ],
+            60.0,
+        ),
+        _own(
+            "markdown",
+            Annotated[
+                Path | None, typer.Option("--markdown", help="Also write the report as Markdown to FILE.")
+            ],
+            None,
+        ),
+    ],
+)
+command(
+    app,
+    "compare",
+    _compare,
+    help="Run PROMPT on several models at once: outcome, turns, tool calls, tokens, cost, time.\n\n"
+    "The MCP servers start once and are shared by every model's run: tools that keep state "
+    "(files, databases, memory) see every run's changes. Exit 0 when at least one model "
+    "completed; otherwise the exit code of the first model's run.",
+    agent_options=COMPARE_OPTIONS,
+    own=[
+        _PROMPT,
+        _own(
+            "model_ids",
+            Annotated[
+                list[str], typer.Option("-m", "--model", help="A model to run the task on. Repeatable.")
+            ],
+        ),
+        _CONCURRENCY,
+    ],
+    defaults={"max_turns": 10},
+)
 
 
 @app.command()

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sys
 import traceback
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,18 +15,14 @@ from agent.cli.render import describe_error
 from agent.errors import AgentError, ConfigError
 
 if TYPE_CHECKING:
-    from agent.config.providers import ProviderConfig
-    from agent.config.servers import ServerConfig
+    from agent.core.endpoint import Endpoint
 
 __all__ = [
-    "Endpoint",
     "check_choice",
     "first_agent_error",
     "internal_error",
     "open_endpoint",
     "read_prompt",
-    "remember_no_native_tools",
-    "resolve_servers",
     "run_command",
     "run_sync",
     "warn",
@@ -46,88 +41,29 @@ def check_choice(value: str | None, choices: Sequence[str], source: str) -> None
         raise ConfigError(f"expected one of {', '.join(choices)}, got {value!r}", source=source)
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """The provider a command talks to, with the environment its files were expanded from."""
-
-    provider: ProviderConfig
-    env: dict[str, str]
-    cwd: Path
-    config_dir: Path | None
-
-    @property
-    def base_url(self) -> str:
-        """The API root (``OPENROUTER_BASE_URL`` applied)."""
-        return self.provider.config.api_endpoint
-
-    def optional_key(self) -> str | None:
-        """The API key if one is configured (the catalog needs none)."""
-        try:
-            return self.provider.require_api_key()
-        except ConfigError:
-            return None
-
-
 def open_endpoint(provider: str | None, config: Path | None, *, interactive: bool = True) -> Endpoint:
-    """Load the provider's file (``--provider``, ``--config``, ``.env`` in a trusted working directory).
-
-    An untrusted working directory's files are asked about at a terminal (``interactive``), or
-    ignored with one warning line.
-
-    Raises:
-        ConfigError: the provider or its file is wrong.
-    """
+    """Ask about (or warn of) an untrusted working directory, then load the provider (see the core)."""
     from agent.cli.trust import settle_project_trust
-    from agent.config.env import environment
-    from agent.config.providers import load_provider
+    from agent.core.endpoint import open_endpoint as load
 
     settle_project_trust(interactive=interactive)
-    cwd = Path.cwd()
-    env = environment(cwd)
-    loaded = load_provider(provider, explicit=config, cwd=cwd, env=env)
-    config_dir = config if config is not None and config.is_dir() else None
-    return Endpoint(loaded, env, cwd, config_dir)
+    return load(provider, config)
 
 
 def read_prompt(prompt: str) -> str:
-    """The prompt, read from stdin when it is ``-``."""
+    """The prompt, read from stdin when it is ``-``.
+
+    Raises:
+        ConfigError: the prompt is empty or only whitespace (exit 2, before anything starts).
+    """
     if prompt != "-":
+        if not prompt.strip():
+            raise ConfigError("the prompt is empty; give the task as PROMPT, or '-' to read it from stdin")
         return prompt
     text = sys.stdin.read()
     if not text.strip():
         raise ConfigError("the prompt read from stdin is empty", source="PROMPT '-'")
     return text
-
-
-def resolve_servers(
-    specs: Sequence[str], mcp_config: Path | None, cwd: Path, env: Mapping[str, str]
-) -> dict[str, ServerConfig]:
-    """The servers named by ``--server`` specs (two specs with one name become ``name``, ``name-2``)."""
-    from agent.config.server_spec import resolve_server
-    from agent.config.servers import find_mcp_config, load_mcp_config
-
-    path = find_mcp_config(mcp_config, cwd, env)
-    configured = load_mcp_config(path, env=env) if path is not None else {}
-    resolved: dict[str, ServerConfig] = {}
-    for spec in specs:
-        name, server = resolve_server(spec, configured, cwd=cwd)
-        unique, n = name, 1
-        while unique in resolved:
-            n += 1
-            unique = f"{name}-{n}"
-        resolved[unique] = server
-    return resolved
-
-
-def remember_no_native_tools(env: Mapping[str, str], base_url: str, model: str) -> None:
-    """Record that ``model`` has no tool endpoints, so later runs start on the text protocol."""
-    from agent.cache import user_cache_dir
-    from agent.models.probe_store import ProbeStore
-
-    try:
-        ProbeStore.in_cache_dir(user_cache_dir(env)).record_no_native_tools(base_url, model)
-    except ConfigError as exc:
-        warn(f"could not remember the text protocol for {model}: {exc}")
 
 
 def first_agent_error(group: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -9,14 +9,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast, get_args
 
-from agent.cli.common import Endpoint, open_endpoint, run_command, warn
+from agent.cli.common import open_endpoint, run_command, warn
 from agent.cli.exit_codes import EXIT_OK
+from agent.cli.options import split_values
 from agent.cli.tables import text_table
 from agent.cli.terminal import json_safe
 from agent.errors import ConfigError
 
 if TYPE_CHECKING:
-    from agent.models.catalog import Catalog, CatalogEntry
+    from agent.models.catalog import CatalogEntry
 
 __all__ = ["ModelsArgs", "execute"]
 
@@ -105,31 +106,10 @@ def model_rows(entries: list[CatalogEntry]) -> list[str]:
     return text_table(headers, rows, right={2, 3, 4})
 
 
-async def load_catalog_for(endpoint: Endpoint, *, refresh: bool = False) -> Catalog:
-    """The endpoint's catalog (disk cache first unless ``refresh``); warns when it is stale.
-
-    Raises:
-        ProviderError: it cannot be fetched and there is no cache.
-    """
-    from agent.cache import user_cache_dir
-    from agent.models.catalog import load_catalog
-    from agent.providers.openai_compat import create_http_client
-
-    async with create_http_client(endpoint.provider.config.timeout_seconds) as http:
-        catalog = await load_catalog(
-            http,
-            endpoint.base_url,
-            api_key=endpoint.optional_key(),
-            cache_dir=user_cache_dir(endpoint.env),
-            refresh=refresh,
-        )
-    if catalog.stale:
-        warn(f"using the cached model catalog of {catalog.fetched_at:%Y-%m-%d}: {catalog.stale_reason}")
-    return catalog
-
-
-def execute(args: ModelsArgs) -> int:
+def execute(values: dict[str, Any]) -> int:
     """List the catalog as the CLI does and return the exit code."""
+    agent_values, output, own = split_values(values)
+    args = ModelsArgs(**agent_values, **output, **own)
     return run_command(lambda: _main(args))
 
 
@@ -141,7 +121,11 @@ async def _main(args: ModelsArgs) -> int:
             f"expected one of {', '.join(get_args(SortKey))}, got {args.sort!r}", source="--sort"
         )
     endpoint = open_endpoint(args.provider, args.config, interactive=not args.json_output)
-    catalog = await load_catalog_for(endpoint, refresh=args.refresh)
+    from agent.core.endpoint import catalog_of
+
+    catalog = await catalog_of(endpoint, refresh=args.refresh)
+    if catalog.stale:
+        warn(f"using the cached model catalog of {catalog.fetched_at:%Y-%m-%d}: {catalog.stale_reason}")
     entries = select(
         catalog.entries.values(),
         tools=args.tools,

@@ -13,35 +13,22 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from agent.cli.common import Endpoint, open_endpoint, run_command, warn
+from agent.cli.common import run_command, warn
 from agent.cli.exit_codes import EXIT_OK
+from agent.cli.options import split_values
 from agent.cli.tables import format_cost, format_duration, markdown_table, text_table
 from agent.cli.terminal import json_safe
 from agent.errors import ConfigError
+from agent.options import OutputOptions
 
 if TYPE_CHECKING:
-    import httpx
-
+    from agent.core.agent import Agent
+    from agent.core.endpoint import Endpoint
     from agent.models.capabilities import ToolChoice
     from agent.models.catalog import Catalog
     from agent.models.probe import ModelProbe
 
-__all__ = ["ProbeArgs", "execute", "probe_lines"]
-
-
-@dataclass
-class ProbeArgs:
-    """Everything ``agent probe`` was asked to do."""
-
-    models: list[str]
-    provider: str | None = None
-    config: Path | None = None
-    concurrency: int = 4
-    check_timeout: float = 60.0
-    retries: int | None = None
-    json_output: bool = False
-    markdown: Path | None = None
-    verbose: bool = False
+__all__ = ["execute", "probe_lines"]
 
 
 @dataclass
@@ -127,68 +114,59 @@ def markdown_lines(probes: Sequence[ModelProbe]) -> list[str]:
     return [*lines, ""]
 
 
-def execute(args: ProbeArgs) -> int:
+def execute(values: dict[str, Any]) -> int:
     """Probe as the CLI does and return the exit code."""
-    return run_command(lambda: _main(args), verbose=args.verbose)
+    agent_values, output_values, own = split_values(values)
+    output = OutputOptions(**output_values)
+    return run_command(lambda: _main(agent_values, output, own), verbose=output.verbose)
 
 
-async def _main(args: ProbeArgs) -> int:
+async def _main(agent_values: dict[str, Any], output: OutputOptions, own: dict[str, Any]) -> int:
+    from agent.cli.trust import settle_project_trust
+    from agent.core.agent import Agent
     from agent.models.resolution import load_catalog_or_note
-    from agent.providers.openai_compat import create_http_client
+    from agent.options import parse_options
 
-    models = list(dict.fromkeys(m.strip() for m in args.models))
+    models = list(dict.fromkeys(m.strip() for m in own["model_ids"]))
     if not models or "" in models:
         raise ConfigError("give one or more model ids", source="MODEL")
-    endpoint = open_endpoint(args.provider, args.config, interactive=not args.json_output)
-    api_key = endpoint.provider.require_api_key()
-    async with create_http_client(endpoint.provider.config.timeout_seconds) as http:
-        catalog, note = await load_catalog_or_note(http, endpoint.base_url, api_key=api_key, env=endpoint.env)
+    options = parse_options({**agent_values, "model": models[0], "no_servers": True}, as_flags=True)
+    settle_project_trust(interactive=not output.json_output)
+    async with Agent(options) as agent:
+        endpoint = agent.endpoint
+        catalog, note = await load_catalog_or_note(
+            agent.http, endpoint.base_url, api_key=endpoint.optional_key(), env=endpoint.env
+        )
         if note:
             warn(note)
         plans = [_plan(m, catalog) for m in models]
-        limiter = anyio.CapacityLimiter(args.concurrency)
+        limiter = anyio.CapacityLimiter(own["concurrency"])
         async with anyio.create_task_group() as tg:
             for plan in plans:
-                tg.start_soon(_probe_one, plan, endpoint, http, api_key, args, limiter)
+                tg.start_soon(_probe_one, plan, agent, own["check_timeout"], limiter)
     probes = [p.probe for p in plans if p.probe is not None]
     _record(plans, endpoint)
-    if args.json_output:
+    if output.json_output:
         sys.stdout.write(json_safe(json.dumps([_json(p) for p in plans], ensure_ascii=False)) + "\n")
     else:
         sys.stdout.write("\n".join(probe_lines(probes)) + "\n")
-    if args.markdown is not None:
-        _write(args.markdown, "\n".join(markdown_lines(probes)))
+    if own["markdown"] is not None:
+        _write(own["markdown"], "\n".join(markdown_lines(probes)))
     if all(p.errored for p in probes):
         codes = {p.exit_code for p in probes}
         return codes.pop() if len(codes) == 1 else 1
     return EXIT_OK
 
 
-async def _probe_one(
-    plan: _Plan,
-    endpoint: Endpoint,
-    http: httpx.AsyncClient,
-    api_key: str,
-    args: ProbeArgs,
-    limiter: anyio.CapacityLimiter,
-) -> None:
+async def _probe_one(plan: _Plan, agent: Agent, check_timeout: float, limiter: anyio.CapacityLimiter) -> None:
     from agent.models.probe import probe_model
-    from agent.providers.factory import build_chat_model
 
-    config = endpoint.provider.config
     async with limiter:
-        model = build_chat_model(
-            client=http,
-            provider_name=endpoint.provider.provider_name,
-            base_url=endpoint.base_url,
-            api_key=api_key,
-            model=plan.model,
-            max_retries=config.max_retries if args.retries is None else args.retries,
-            extra_headers=config.headers,
-        )
         started = time.perf_counter()
         plan.probe = await probe_model(
-            model, required_unsupported=plan.required_unsupported, check_timeout=args.check_timeout
+            agent.chat_model(plan.model),
+            required_unsupported=plan.required_unsupported,
+            check_timeout=check_timeout,
         )
     took = format_duration((time.perf_counter() - started) * 1000)
     counts = {v: sum(c.verdict == v for c in plan.probe.checks) for v in ("pass", "fail", "error", "skip")}

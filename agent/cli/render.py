@@ -1,8 +1,13 @@
-"""Renders run events for a person at a terminal: the answer on one stream, progress on another."""
+"""Renders run events for a person at a terminal: the answer on one stream, progress on another.
+
+At a terminal the answer streams live; a part the run discards (a retry after the stream broke,
+a turn handed to a fallback model) is marked where it stops. When the answer stream is not a
+terminal (a pipe, a file), streamed text is held per turn and written once the turn's response
+is final, so a discarded partial answer never reaches it.
+"""
 
 from __future__ import annotations
 
-import json
 from typing import Any, TextIO
 
 from agent.errors import AgentError, ProviderError, ServerStartError
@@ -21,33 +26,58 @@ from agent.events import (
     TextDelta,
     ToolCallFinished,
 )
+from agent.result import RunResult
+from agent.text import one_line
 
-__all__ = ["HumanRenderer", "describe_error"]
+__all__ = ["HumanRenderer", "describe_error", "fallback_note"]
 
 _MAX_ARGS = 80
 _MAX_ERROR = 160
+_MAX_LINE = 1_000
+_MAX_DETAIL = 2_000
 _STDERR_LINES = 4
-
-
-def _short(value: Any, limit: int) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def describe_error(exc: AgentError, *, verbose: bool) -> list[str]:
     """The one line a user sees for ``exc``, plus details when ``verbose``."""
-    lines = [f"error: {exc}"]
+    lines = [f"error: {one_line(str(exc), _MAX_LINE)}"]
     if verbose and isinstance(exc, ProviderError):
         if exc.status is not None:
             lines.append(f"  status: {exc.status}")
         if exc.provider_name:
-            lines.append(f"  provider: {exc.provider_name}")
+            lines.append(f"  provider: {one_line(exc.provider_name, _MAX_ARGS)}")
         if exc.raw:
-            lines.append(f"  upstream: {exc.raw}")
+            lines.append(f"  upstream: {one_line(exc.raw, _MAX_DETAIL)}")
     if isinstance(exc, ServerStartError) and exc.stderr_tail:
-        lines.extend("  | " + line for line in exc.stderr_tail.splitlines())
+        lines.extend(_tail_line(line) for line in exc.stderr_tail.splitlines())
     return lines
+
+
+def fallback_note(result: RunResult) -> str | None:
+    """``note: answered by B (A was unavailable)`` when a fallback model gave the final answer."""
+    tried = result.models_tried
+    if result.error is not None or len(tried) < 2 or not result.model:
+        return None
+    answered = result.model
+    if _same_model(answered, tried[0]):
+        return None
+    index = next((i for i, model in enumerate(tried) if _same_model(answered, model)), len(tried))
+    before = tried[:index] or tried[:1]
+    verb = "was" if len(before) == 1 else "were"
+    return f"note: answered by {answered} ({', '.join(before)} {verb} unavailable)"
+
+
+def _tail_line(line: str) -> str:
+    """One line of a server's stderr, shortened, its indentation (a traceback's) kept."""
+    line = line.expandtabs(4).rstrip()
+    indent = min(len(line) - len(line.lstrip()), 16)
+    return "  | " + " " * indent + one_line(line, _MAX_LINE)
+
+
+def _same_model(answered: str, requested: str) -> bool:
+    """OpenRouter may name the answering model more precisely (a dated version, no ``:variant``)."""
+    base = requested.split(":", 1)[0]
+    return answered in (requested, base) or answered.startswith(base + "-")
 
 
 class HumanRenderer:
@@ -57,30 +87,32 @@ class HumanRenderer:
         answer: where streamed answer text goes (stdout, or stderr when stdout is JSON).
         progress: where tool calls, warnings and errors go (stderr).
         verbose: also show server start-up, reasoning and error details.
+        live: stream the answer as it arrives (default: when ``answer`` is a terminal);
+            otherwise each turn's text is written once its response is final.
     """
 
-    def __init__(self, answer: TextIO, progress: TextIO, *, verbose: bool = False) -> None:
+    def __init__(
+        self, answer: TextIO, progress: TextIO, *, verbose: bool = False, live: bool | None = None
+    ) -> None:
         self.answer = answer
         self.progress = progress
         self.verbose = verbose
+        self.live = _is_terminal(answer) if live is None else live
         self.streamed_text = False
+        """Whether answer text was written: the caller then does not print the output again."""
         self._open_line = False
+        self._turn_text: list[str] = []
+        """Text streamed in the current turn: held back when not live, remembered when live."""
 
     def _line(self, text: str) -> None:
-        if self._open_line:
-            self.answer.write("\n")
-            self.answer.flush()
-            self._open_line = False
+        self.close_line()
         self.progress.write(text + "\n")
         self.progress.flush()
 
     def __call__(self, event: Event) -> None:
         """Render one event."""
         if isinstance(event, TextDelta):
-            self.answer.write(event.text)
-            self.answer.flush()
-            self.streamed_text = True
-            self._open_line = not event.text.endswith("\n")
+            self._text(event.text)
         elif isinstance(event, ReasoningDelta):
             if self.verbose:
                 self.progress.write(event.text)
@@ -92,31 +124,41 @@ class HumanRenderer:
             self._line(f"warning: MCP server '{event.server}' is not available: {event.message}")
             tail = event.stderr_tail.splitlines()
             for line in tail if self.verbose else tail[-_STDERR_LINES:]:
-                self._line(f"  | {line}")
+                self._line(_tail_line(line))
         elif isinstance(event, RunStarted):
             if self.verbose:
                 self._line(f"· model {event.model}, {event.tools} tools ({event.tool_protocol} tool calls)")
         elif isinstance(event, ModelResponded):
+            self._write_turn()
             self._model_responded(event)
         elif isinstance(event, ToolCallFinished):
             call = event.call
             name = f"{call.server}.{call.tool}" if call.server else call.tool
-            args = _short(call.arguments, _MAX_ARGS)
+            args = one_line(call.arguments, _MAX_ARGS)
             if call.is_error:
-                outcome = "error: " + _short(call.output, _MAX_ERROR)
+                outcome = "error: " + one_line(call.output, _MAX_ERROR)
                 mark = "✗"
             else:
                 outcome = f"ok, {len(call.output)} chars"
                 mark = "✓"
             self._line(f"  {mark} {name} {args} ({call.duration_ms:.0f} ms) {outcome}")
         elif isinstance(event, Retrying):
-            discarded = "; the partial answer above is discarded" if event.discarded_partial else ""
+            if not self._discard("retrying"):
+                note = ""
+            elif self.live:
+                note = "; the partial answer above is discarded"
+            else:
+                note = "; the partial answer so far is discarded (not printed)"
             self._line(
                 f"warning: {event.model}: {event.error} — retrying in {event.delay:.1f} s "
-                f"(attempt {event.attempt + 1}){discarded}"
+                f"(attempt {event.attempt + 1}){note}"
             )
         elif isinstance(event, FallingBack):
-            self._line(f"warning: {event.from_model} is unavailable ({event.error}); trying {event.to_model}")
+            self._discard(f"trying {event.to_model}")
+            verb = "are" if ", " in event.from_model else "is"  # a routed chain names several
+            self._line(
+                f"warning: {event.from_model} {verb} unavailable ({event.error}); trying {event.to_model}"
+            )
         elif isinstance(event, ProtocolSwitched):
             self._line(
                 f"warning: {event.model} takes no native tool calls here; "
@@ -126,7 +168,7 @@ class HumanRenderer:
             if event.level == "warning" or self.verbose:
                 self._line(f"{event.level}: {event.message}")
         elif isinstance(event, RunFinished):
-            self.close_line()
+            self._run_finished(event.result)
 
     def close_line(self) -> None:
         """End a streamed answer line that is still open."""
@@ -134,6 +176,46 @@ class HumanRenderer:
             self.answer.write("\n")
             self.answer.flush()
             self._open_line = False
+
+    def _text(self, text: str) -> None:
+        if not text:
+            return
+        self._turn_text.append(text)
+        if self.live:
+            self._write_answer(text)
+
+    def _write_answer(self, text: str) -> None:
+        self.answer.write(text)
+        self.answer.flush()
+        self.streamed_text = True
+        self._open_line = not text.endswith("\n")
+
+    def _write_turn(self) -> None:
+        """The turn's response is final: write its held-back text (not live), start afresh."""
+        if not self.live and self._turn_text:
+            self._write_answer("".join(self._turn_text))
+        self._turn_text = []
+
+    def _discard(self, why: str) -> bool:
+        """Drop the current turn's streamed text; at a terminal, mark where it stops."""
+        if not self._turn_text:
+            return False
+        self._turn_text = []
+        if self.live:
+            self.close_line()
+            self.answer.write(f"[partial answer discarded: {why}]\n")
+            self.answer.flush()
+        return True
+
+    def _run_finished(self, result: RunResult) -> None:
+        if result.error is None:
+            self._write_turn()  # a limit (timeout, cost) stopped the turn: keep what arrived
+        else:
+            self._turn_text = []  # a failed turn's text is never an answer
+        self.close_line()
+        note = fallback_note(result)
+        if note is not None:
+            self._line(note)
 
     def _model_responded(self, event: ModelResponded) -> None:
         if self.verbose:
@@ -144,3 +226,11 @@ class HumanRenderer:
             )
         if event.tool_calls and event.content and not self.streamed_text:
             self._line(event.content.strip())
+
+
+def _is_terminal(stream: Any) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if callable(isatty) else False
+    except (OSError, ValueError):  # a closed or detached stream
+        return False

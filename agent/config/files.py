@@ -246,7 +246,7 @@ def _lookup(data: Any, loc: list[str | int]) -> Any:
     return data
 
 
-def describe_error(error: ErrorDetails, model: type[BaseModel]) -> str:
+def describe_error(error: ErrorDetails, model: type[BaseModel] | None) -> str:
     """What one pydantic error means, as ``expected X, got Y`` (or the validator's own words)."""
     kind = error["type"]
     loc = error["loc"]
@@ -254,7 +254,7 @@ def describe_error(error: ErrorDetails, model: type[BaseModel]) -> str:
     if kind == "missing":
         return _EXPECTED[kind]
     if kind == "extra_forbidden":
-        allowed = _fields_at(model, loc[:-1])
+        allowed = _fields_at(model, loc[:-1]) if model is not None else []
         return f"unknown field; expected one of: {', '.join(allowed)}" if allowed else "unknown field"
     if kind in _EXPECTED:
         expected = _EXPECTED[kind]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +23,7 @@ from agent.errors import ConfigError
 
 __all__ = [
     "DEFAULT_PROVIDER",
+    "KEYS_URL",
     "ProviderConfig",
     "ProviderSettings",
     "available_providers",
@@ -30,8 +32,13 @@ __all__ = [
 ]
 
 DEFAULT_PROVIDER = "openrouter"
+KEYS_URL = "https://openrouter.ai/settings/keys"
+"""Where OpenRouter API keys are created."""
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _BASE_URL_VARIABLE = "OPENROUTER_BASE_URL"
+_KEY_VARIABLE = "OPENROUTER_API_KEY"
+_PLAIN_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ANY_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def check_http_url(value: str) -> str:
@@ -74,6 +81,7 @@ class ProviderConfig(BaseModel):
     config: ProviderSettings
     _source: str = PrivateAttr(default="")
     _api_key_error: ConfigError | None = PrivateAttr(default=None)
+    _api_key_missing: _MissingKey | None = PrivateAttr(default=None)
 
     @property
     def source(self) -> str:
@@ -85,17 +93,42 @@ class ProviderConfig(BaseModel):
 
         Raises:
             ConfigError: the key's variable is unset or empty, or the file has no ``api_key``;
-                the message names the file and ``config.api_key``, never a value.
+                the message says which variable to set (and, for OpenRouter, where keys are
+                created) and names the file, never a value.
         """
         if self._api_key_error is not None:
             raise self._api_key_error
         if self.config.api_key is None:
-            raise ConfigError(
-                "no API key configured; expected e.g. api_key: ${OPENROUTER_API_KEY}",
-                source=self._source or None,
-                field="config.api_key",
-            )
+            raise self._missing_key_error(self._api_key_missing or _MissingKey(None, None))
         return self.config.api_key.get_secret_value()
+
+    def _missing_key_error(self, missing: _MissingKey) -> ConfigError:
+        """The one line for a missing key: what to set, and where the key goes."""
+        source = self._source or "the provider file"
+        if self.provider_name == DEFAULT_PROVIDER or "openrouter.ai" in self.config.api_endpoint:
+            create = f"create a key at {KEYS_URL}"
+            if missing.variable is not None and missing.variable_set:
+                return ConfigError(
+                    f"no API key: {missing.variable} is empty; set it ({create}), or api_key in {source}"
+                )
+            if missing.variable is not None:
+                return ConfigError(f"no API key: set {missing.variable} ({create}), or api_key in {source}")
+            if missing.template is not None:
+                return ConfigError(f"no API key: api_key in {source} is empty; set it to your key ({create})")
+            return ConfigError(
+                f"no API key: {source} has no api_key; add api_key: ${{{_KEY_VARIABLE}}} "
+                f"and set {_KEY_VARIABLE} ({create})"
+            )
+        variable = missing.variable or f"{_variable_stem(self.provider_name)}_API_KEY"
+        if missing.template is None:
+            message = f"no API key configured; expected e.g. api_key: ${{{variable}}}"
+        elif missing.variable is None:
+            message = "no API key: the value is empty"
+        elif missing.variable_set:
+            message = f"no API key: environment variable {variable} is empty"
+        else:
+            message = f"no API key: environment variable {variable} is not set"
+        return ConfigError(message, source=self._source or None, field="config.api_key")
 
 
 def available_providers(cwd: Path, env: Mapping[str, str], explicit_dir: Path | None = None) -> list[str]:
@@ -159,7 +192,7 @@ def _load_file(path: Path, cwd: Path, env: Mapping[str, str]) -> ProviderConfig:
         key_template = settings.pop("api_key")
         raw = {**raw, "config": settings}
     data = expand_tree(raw, env, source)
-    key_value, key_error = _expand_api_key(key_template, env, source)
+    key_value, key_error, key_missing = _expand_api_key(key_template, env, source)
     if key_value is not None:
         data["config"]["api_key"] = key_value
     base_url = env.get(_BASE_URL_VARIABLE)
@@ -168,23 +201,46 @@ def _load_file(path: Path, cwd: Path, env: Mapping[str, str]) -> ProviderConfig:
     config = validate(ProviderConfig, data, source=source, template=raw)
     config._source = source
     config._api_key_error = key_error
+    config._api_key_missing = key_missing
     return config
+
+
+@dataclass(frozen=True, slots=True)
+class _MissingKey:
+    """Why there is no key: the ``api_key`` text of the file, and the variable that should hold it."""
+
+    template: str | None
+    variable: str | None
+    variable_set: bool = False
 
 
 def _expand_api_key(
     template: str | None, env: Mapping[str, str], source: str
-) -> tuple[str | None, ConfigError | None]:
-    """The expanded key, or the error to raise when (and only when) the key is needed."""
+) -> tuple[str | None, ConfigError | None, _MissingKey | None]:
+    """The expanded key; else why it is missing, or the error (a malformed reference) to raise.
+
+    Either is raised only when the key is needed (see :meth:`ProviderConfig.require_api_key`).
+    """
     if template is None:
-        return None, None
+        return None, None, _MissingKey(None, None)
     field = "config.api_key"
     try:
         value = expand(template, env, source=source, field=field)
     except ConfigError as exc:
-        return None, exc
+        unset = [name for name in _PLAIN_REFERENCE.findall(template) if name not in env]
+        if not unset:
+            return None, exc, None
+        return None, None, _MissingKey(template, unset[0])
     if not value.strip():
-        return None, ConfigError(f"API key is empty (from {template!r})", source=source, field=field)
-    return value, None
+        names = _ANY_REFERENCE.findall(template)
+        variable = names[0] if names else None
+        return None, None, _MissingKey(template, variable, variable_set=variable in env)
+    return value, None, None
+
+
+def _variable_stem(provider_name: str) -> str:
+    """``my-llm.local`` -> ``MY_LLM_LOCAL``: the usual prefix of a provider's key variable."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", provider_name).strip("_").upper() or "PROVIDER"
 
 
 def _base_url_override(value: str) -> str:

@@ -32,6 +32,7 @@ __all__ = [
     "StdioServerConfig",
     "find_mcp_config",
     "load_mcp_config",
+    "load_mcp_document",
 ]
 
 DEFAULT_STARTUP_TIMEOUT = 30.0
@@ -99,9 +100,37 @@ def load_mcp_config(
         ConfigError: the file is missing or malformed, or an entry is invalid or uses an unset
             variable; the message names the file and the field (``mcpServers.fs.args[0]``).
     """
-    source = str(path)
+    return load_mcp_document(
+        read_document(path),
+        source=str(path),
+        base_dir=path.parent.absolute(),
+        env=env,
+        include_disabled=include_disabled,
+    )
+
+
+def load_mcp_document(
+    document: Mapping[str, Any],
+    *,
+    source: str,
+    base_dir: Path,
+    env: Mapping[str, str] | None = None,
+    include_disabled: bool = False,
+) -> dict[str, ServerConfig]:
+    """Load the servers of an ``{"mcpServers": {...}}`` mapping (a file's content, or built in code).
+
+    Args:
+        document: the mapping.
+        source: how messages name where it came from.
+        base_dir: what a relative ``cwd`` of an entry is relative to.
+        env: variables to expand from; defaults to ``.env`` in the working directory + os.environ.
+        include_disabled: keep entries with ``disabled: true`` (unexpanded).
+
+    Raises:
+        ConfigError: an entry is invalid or uses an unset variable.
+    """
     variables = environment(Path.cwd()) if env is None else env
-    top = validate(_McpFile, _without_comments(read_document(path)), source=source)
+    top = validate(_McpFile, _without_comments(dict(document)), source=source)
     servers: dict[str, ServerConfig] = {}
     for name, entry in top.mcpServers.items():
         prefix = f"mcpServers.{name}"
@@ -129,7 +158,7 @@ def load_mcp_config(
         config = validate(model, data, source=source, prefix=prefix, template=entry)
         if isinstance(config, StdioServerConfig) and config.cwd is not None:
             # A relative cwd means relative to the config file, wherever the agent runs.
-            cwd = path.parent.absolute() / Path(config.cwd).expanduser()
+            cwd = base_dir / Path(config.cwd).expanduser()
             config = config.model_copy(update={"cwd": str(cwd)})
         servers[name] = config
     return servers

@@ -3,7 +3,9 @@
 Advice is added where the outcome is final (after retries, with no fallback left), so the
 message itself tells a person or a ``--json`` script what to change: look the model id up,
 add ``--fallback``, buy credits or use a ``:free`` model, wait for a rate limit to reset.
-A too-long conversation gets none here: the loop compacts it and words the final error.
+A too-long conversation gets none here: the loop compacts it and words the final error; nor
+does an endpoint that cannot be reached at all: its message already says what to check, and
+another model behind the same endpoint would not help.
 The exception keeps its class, status, code and metadata (``raw``, ``provider_name``), so
 ``--verbose`` and exit codes see the same error; API keys never enter the text.
 """
@@ -27,8 +29,9 @@ from agent.errors import (
     RateLimitError,
     ResponseLimitError,
 )
-from agent.providers.http_errors import one_line
+from agent.providers.http_errors import is_unreachable
 from agent.providers.retry_policy import is_daily_limit, rate_limit_headers, rate_limit_reset
+from agent.text import one_line
 
 __all__ = ["CREDITS_URL", "FREE_MODEL_LIMITS", "advice_for", "with_advice"]
 
@@ -93,6 +96,8 @@ def advice_for(error: ProviderError, *, tried: Sequence[str] = (), now: datetime
         return _rate_limit(error, now or datetime.now(UTC))
     if isinstance(error, ResponseLimitError):
         return ""  # the endpoint misbehaves; waiting or another model of the same endpoint won't help
+    if is_unreachable(error):
+        return ""  # the message names the host and what to check; no model was asked anything
     if isinstance(error, ProviderUnavailableError | ProviderConnectionError | BadResponseError):
         if len(tried) > 1:
             return (

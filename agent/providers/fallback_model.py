@@ -27,6 +27,7 @@ from agent.events import FallingBack
 from agent.messages import ModelResponse
 from agent.providers.advice import with_advice
 from agent.providers.base import ChatModel, ModelCall, WrapperModel, route_of
+from agent.providers.http_errors import is_unreachable
 
 __all__ = ["HANDED_ON", "FallbackChatModel", "answered_route"]
 
@@ -91,7 +92,8 @@ class FallbackChatModel(WrapperModel):
                 response = await call.send(member)
             except ProviderError as exc:
                 run.note_tried(route)
-                if index == last or not isinstance(exc, HANDED_ON):
+                # An endpoint that cannot be reached at all fails every model behind it the same way.
+                if index == last or not isinstance(exc, HANDED_ON) or is_unreachable(exc):
                     chain = [m for earlier in self.models[: index + 1] for m in route_of(earlier)]
                     advised = with_advice(exc, tried=chain)
                     if advised is exc:

@@ -3,12 +3,16 @@
 Every way a request can fail (an HTTP error status, an ``error`` object inside a 200 body or a
 stream chunk, a dropped connection) ends in :func:`classify`, so the same upstream failure
 gives the same exception whichever way it arrived. Messages are one line, carry the upstream
-message, and have the API key (and anything shaped like one) replaced by ``[redacted]``.
+message (and the upstream provider's own words from ``metadata.raw``), and have the API key
+(and anything shaped like one) replaced by ``[redacted]``. An endpoint that cannot be reached
+at all says so and what to check, rather than blaming the model.
 """
 
 from __future__ import annotations
 
 import re
+import socket
+import ssl
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -32,16 +36,24 @@ from agent.errors import (
     RateLimitError,
 )
 from agent.redaction import redact as _redact
+from agent.text import one_line
 
 __all__ = [
+    "UNREACHABLE",
     "classify",
     "connection_error",
     "error_from_body",
     "error_from_response",
+    "is_unreachable",
     "one_line",
     "parse_retry_after",
     "redact",
+    "upstream_message",
 ]
+
+UNREACHABLE = "endpoint_unreachable"
+"""``metadata["error_type"]`` of a :class:`ProviderConnectionError` whose endpoint could not be
+reached at all (name lookup, refused connection, proxy, TLS): no model was asked anything."""
 
 _UNAVAILABLE = frozenset({408, 500, 502, 503, 524, 529})
 _TYPE_STATUS = {
@@ -65,7 +77,13 @@ _MODEL_NOT_FOUND = re.compile(
     r"not a valid model|model\b[^.]{0,80}\b(not found|does not exist)|no such model|unknown model"
     r"|invalid model (id|name)\b|model_not_found"
 )
-_MAX_MESSAGE = 500
+_MAX_UPSTREAM = 200
+_MESSAGE_KEYS = ("message", "error", "detail", "error_description", "msg")
+_NESTED_JSON = 3
+_CHECK_ENDPOINT = (
+    "check the endpoint URL (OPENROUTER_BASE_URL or api_endpoint in the provider file) "
+    "and your network and proxy settings"
+)
 
 
 def redact(text: str, secret: str | None) -> str:
@@ -73,10 +91,23 @@ def redact(text: str, secret: str | None) -> str:
     return _redact(text, secret)
 
 
-def one_line(text: str, limit: int = _MAX_MESSAGE) -> str:
-    """Collapse whitespace (newlines included) and cut ``text`` to ``limit`` characters."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def upstream_message(raw: object, limit: int = _MAX_UPSTREAM) -> str:
+    """The upstream provider's own words from ``metadata.raw``, as one short printable line.
+
+    ``raw`` is often JSON text (sometimes JSON inside JSON) holding ``error.message``; that
+    message is taken when there is one, else the text itself. Returns ``""`` for nothing useful.
+    Redact secrets before calling: this only shortens and drops unprintable characters.
+    """
+    text = _message_of(raw, _NESTED_JSON)
+    if text is None:
+        text = raw if isinstance(raw, str) else ""
+    text = "".join(char for char in " ".join(text.split()) if char.isprintable())
+    return one_line(text, limit)
+
+
+def is_unreachable(error: ProviderError) -> bool:
+    """Whether ``error`` means the endpoint itself could not be reached (see :data:`UNREACHABLE`)."""
+    return isinstance(error, ProviderConnectionError) and error.metadata.get("error_type") == UNREACHABLE
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -175,11 +206,16 @@ def classify(
     raw = meta.get("raw")
     wording = f"{message} {raw if isinstance(raw, str) else ''} {code or ''} {error_type or ''}".lower()
     client_side = status is None or (400 <= status < 500 and status != 429)
+    via = meta.get("provider_name")
+    via = one_line(via, 60) if isinstance(via, str) and via.strip() else None
+    said = upstream_message(raw) if raw is not None else ""
+    if said and said.lower() not in upstream.lower():
+        via_text = f'; {via or "the upstream provider"} said: "{said}"'
+    else:
+        via_text = f" [provider: {via}]" if via else ""
 
     def make(cls: type[ProviderError], summary: str, extra: str = "") -> ProviderError:
         where = f" ({status})" if status else ""
-        via = meta.get("provider_name")
-        via_text = f" [provider: {via}]" if isinstance(via, str) and via else ""
         return cls(
             f"{summary}{where}: {upstream}{extra}{via_text}",
             status=status,
@@ -219,19 +255,85 @@ def classify(
 def connection_error(
     exc: httpx.HTTPError, *, url: str, model: str | None, secret: str | None
 ) -> ProviderError:
-    """The error for a request that failed below HTTP: connect, read, timeout, protocol."""
+    """The error for a request that failed below HTTP: connect, read, timeout, protocol.
+
+    A request that never reached the endpoint (name lookup, refused connection, proxy, TLS) says
+    which host could not be reached and what to check, and is marked :data:`UNREACHABLE`.
+    """
     detail = one_line(redact(str(exc), secret)) or type(exc).__name__
     if isinstance(exc, httpx.DecodingError):
         return BadResponseError(f"the response from {url} could not be decoded: {detail}", model=model)
+    reason = _unreachable_reason(exc, detail)
+    if reason is not None:
+        return ProviderConnectionError(
+            f"cannot reach the endpoint {_host(url)} ({reason}); {_CHECK_ENDPOINT}",
+            model=model,
+            metadata={"error_type": UNREACHABLE},
+        )
     if isinstance(exc, httpx.TimeoutException):
         message = f"the request to {url} timed out ({type(exc).__name__})"
-    elif isinstance(exc, httpx.ConnectError):
-        message = f"could not connect to {url}: {detail}"
     elif isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
         message = f"the connection to {url} was lost: {detail}"
     else:
         message = f"the request to {url} failed: {detail}"
     return ProviderConnectionError(message, model=model)
+
+
+def _unreachable_reason(exc: httpx.HTTPError, detail: str) -> str | None:
+    """Why no connection to the endpoint was made, or None when the failure came later."""
+    if isinstance(exc, httpx.ProxyError):
+        return f"proxy error: {detail}"
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connection timed out"
+    if not isinstance(exc, httpx.ConnectError):
+        return None
+    cause: BaseException | None = exc
+    seen: list[BaseException] = []
+    while cause is not None and cause not in seen and len(seen) < 8:
+        seen.append(cause)
+        if isinstance(cause, socket.gaierror):
+            why = cause.strerror or str(cause)
+            return f"host name lookup failed: {one_line(why, 80)}"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS handshake failed: {one_line(str(cause), 120)}"
+        cause = cause.__cause__ or cause.__context__
+    return detail
+
+
+def _host(url: str) -> str:
+    """``host`` or ``host:port`` of ``url`` (never its user name, password or path)."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return "(invalid URL)"
+    host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
+    return f"{host}:{parsed.port}" if parsed.port is not None else host or "(no host)"
+
+
+def _message_of(value: object, depth: int) -> str | None:
+    """The message inside an error value: JSON text, an ``error`` object, or a list of them."""
+    if depth < 0:
+        return None
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped[:1] not in ("{", "["):
+            return stripped or None
+        try:
+            parsed = safe_json.loads(stripped)
+        except ValueError:
+            return stripped
+        return _message_of(parsed, depth - 1) if not isinstance(parsed, str) else parsed
+    if isinstance(value, Mapping):
+        for key in _MESSAGE_KEYS:
+            found = _message_of(value.get(key), depth) if value.get(key) is not None else None
+            if found:
+                return found
+        return None
+    if isinstance(value, list) and value:
+        return _message_of(value[0], depth)
+    return None
 
 
 def _status_of(code: int | str | None, http_status: object, error_type: object) -> int | None:

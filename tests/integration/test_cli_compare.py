@@ -47,7 +47,7 @@ def test_json_has_one_run_object_per_model_showing_how_each_kind_did(tmp_path: P
     assert [run["usage"]["cost"] for run in runs] == [0.002, 0.002, 0.003, 0.002, 0.002]
     assert set(runs[0]) == {
         "requested_model", "output", "stop_reason", "model", "models_tried", "tool_protocol", "turns",
-        "tool_calls", "usage", "duration_ms", "error",
+        "tool_calls", "usage", "duration_ms", "error", "servers",
     }  # fmt: skip
     # One server process serves every model's run.
     assert re.findall(r"· server (\S+): (\d+) tools", done.stderr) == [(Path(sys.executable).name, "9")]
@@ -122,5 +122,5 @@ def test_bad_flags_are_usage_errors(tmp_path: Path) -> None:
     bad_protocol = run_agent_cli("compare", "hi", "-m", "a/b", "--protocol", "xml", env=env, cwd=tmp_path)
     no_model = run_agent_cli("compare", "hi", env=env, cwd=tmp_path)
     assert (bad_protocol.code, bad_protocol.stdout) == (2, "")
-    assert bad_protocol.stderr == "error: --protocol: expected one of auto, native, text, got 'xml'\n"
+    assert bad_protocol.stderr == "error: --protocol: expected 'auto', 'native' or 'text', got 'xml'\n"
     assert no_model.code == 2

@@ -42,7 +42,8 @@ def test_an_error_chunk_mid_stream_discards_the_partial_answer_and_retries(home:
         done = run(server, home, "list", "-s", "fs:data", "--stream", "--retries", "1")
     assert done.code == 0, done.stderr
     assert done.stdout.endswith("Listing: [file] a.txt (1 bytes)\n")
-    assert "the partial answer above is discarded" in done.stderr
+    assert "the partial answer so far is discarded (not printed)" in done.stderr
+    assert "I will now say someth" not in done.stdout
     third = server.chat_bodies[2]
     assert "I will now say someth" not in str(third["messages"])
     server.assert_clean()
@@ -100,7 +101,7 @@ def test_a_chain_longer_than_three_continues_client_side(home: Path) -> None:
     assert result["model"] == "m/4"
     assert result["models_tried"] == ["m/1", "m/2", "m/3", "m/4"]
     assert [body.get("models") for body in server.chat_bodies] == [["m/1", "m/2", "m/3"], None]
-    assert "warning: m/1, m/2, m/3 is unavailable" in done.stderr
+    assert "warning: m/1, m/2, m/3 are unavailable" in done.stderr
 
 
 def test_unknown_model_id_says_so_and_suggests_searching_the_catalog(home: Path) -> None:
@@ -172,7 +173,9 @@ def test_upstream_details_show_with_verbose(home: Path) -> None:
     with ScriptedOpenRouter(upstream, upstream) as server:
         quiet = run(server, home, "hi")
         verbose = run(server, home, "hi", "--verbose")
-    assert "tools.0: invalid schema" not in quiet.stderr
+    assert (
+        'said: "tools.0: invalid schema"' in quiet.stderr.splitlines()[-1]
+    )  # the upstream's words, one line
     assert "  provider: Anthropic" in verbose.stderr
     assert "tools.0: invalid schema" in verbose.stderr
 

@@ -32,6 +32,7 @@ RESULT_KEYS = {
     "usage",
     "duration_ms",
     "error",
+    "servers",
 }
 
 
@@ -181,7 +182,8 @@ def test_an_unset_api_key_variable_exits_2_naming_file_and_field(workdir: Path, 
     assert done.code == 2
     [line] = done.stderr.splitlines()
     assert line.startswith("error: ")
-    assert "openrouter.yaml: config.api_key: " in line
+    assert "create a key at https://openrouter.ai/settings/keys" in line
+    assert "providers/openrouter.yaml" in line
     assert "OPENROUTER_API_KEY" in line
 
 
@@ -377,7 +379,7 @@ def test_max_tool_output_cuts_a_huge_result_with_a_notice_the_model_sees(
         (["nosuch"], "error: agent: No such command 'nosuch'."),
         (
             ["run", "hi", "--tool-choice", "sometimes"],
-            "error: --tool-choice: expected one of auto, required, none",
+            "error: --tool-choice: expected 'auto', 'required' or 'none', got 'sometimes'",
         ),
     ],
 )

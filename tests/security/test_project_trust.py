@@ -69,7 +69,8 @@ def test_an_untrusted_repository_gets_neither_the_key_nor_a_shell(tmp_path: Path
     assert not (repo / "pwned").exists()
     assert done.stderr.splitlines() == [
         f"warning: ignoring config/mcp.json, config/providers/openrouter.yaml in {repo.resolve()}: "
-        "this directory is not trusted (review the files, then run 'agent trust' to use them)"
+        "this directory is not trusted (review the files, then run 'agent trust' to use them)",
+        "servers: calc (1 tool)",
     ]
     assert elapsed < 30
 

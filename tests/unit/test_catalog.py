@@ -225,7 +225,8 @@ async def test_refresh_fetches_even_when_the_cache_is_fresh(tmp_path: Path) -> N
 STALE_CASES = [
     (
         httpx.ConnectError("Connection refused"),
-        f"could not connect to {MODELS_URL}: Connection refused",
+        "cannot reach the endpoint openrouter.test (Connection refused); check the endpoint URL "
+        "(OPENROUTER_BASE_URL or api_endpoint in the provider file) and your network and proxy settings",
     ),
     (
         httpx.ReadTimeout("timed out"),
@@ -271,7 +272,8 @@ ERROR_CASES: list[tuple[str, httpx.Response | Exception, type[ProviderError], st
         "offline",
         httpx.ConnectError("Connection refused"),
         ProviderConnectionError,
-        f"could not connect to {MODELS_URL}: Connection refused",
+        "cannot reach the endpoint openrouter.test (Connection refused); check the endpoint URL "
+        "(OPENROUTER_BASE_URL or api_endpoint in the provider file) and your network and proxy settings",
     ),
     (
         "401 with the key echoed",

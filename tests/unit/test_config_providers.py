@@ -117,20 +117,84 @@ def test_missing_api_key_variable_is_raised_only_when_the_key_is_required(cwd: P
     with pytest.raises(ConfigError) as caught:
         config.require_api_key()
     assert str(caught.value) == (
-        "config/providers/openrouter.yaml: config.api_key: environment variable OPENROUTER_API_KEY is not set"
+        "no API key: set OPENROUTER_API_KEY (create a key at https://openrouter.ai/settings/keys), "
+        "or api_key in config/providers/openrouter.yaml"
     )
     assert caught.value.exit_code == 2
+
+
+OPENROUTER_FILE = "interface_type: openai_compatible\nprovider_name: openrouter\n"
+OPENROUTER_FILE += "config:\n  api_endpoint: https://openrouter.ai/api/v1\n  default_model: m\n"
+
+
+@pytest.mark.parametrize(
+    ("key_line", "env", "message"),
+    [
+        (
+            "  api_key: ${OPENROUTER_API_KEY}\n",
+            {},
+            "no API key: set OPENROUTER_API_KEY (create a key at https://openrouter.ai/settings/keys), "
+            "or api_key in config/providers/openrouter.yaml",
+        ),
+        (
+            "  api_key: ${MY_ROUTER_KEY}\n",
+            {},
+            "no API key: set MY_ROUTER_KEY (create a key at https://openrouter.ai/settings/keys), "
+            "or api_key in config/providers/openrouter.yaml",
+        ),
+        (
+            "  api_key: ${OPENROUTER_API_KEY}\n",
+            {"OPENROUTER_API_KEY": " "},
+            "no API key: OPENROUTER_API_KEY is empty; set it (create a key at "
+            "https://openrouter.ai/settings/keys), or api_key in config/providers/openrouter.yaml",
+        ),
+        (
+            "  api_key: ${OPENROUTER_API_KEY:-}\n",
+            {},
+            "no API key: set OPENROUTER_API_KEY (create a key at https://openrouter.ai/settings/keys), "
+            "or api_key in config/providers/openrouter.yaml",
+        ),
+        (
+            "  api_key: ''\n",
+            {},
+            "no API key: api_key in config/providers/openrouter.yaml is empty; set it to your key "
+            "(create a key at https://openrouter.ai/settings/keys)",
+        ),
+        (
+            "",
+            {},
+            "no API key: config/providers/openrouter.yaml has no api_key; add api_key: "
+            "${OPENROUTER_API_KEY} and set OPENROUTER_API_KEY (create a key at "
+            "https://openrouter.ai/settings/keys)",
+        ),
+    ],
+    ids=["unset", "unset-own-variable", "empty", "unset-with-empty-default", "empty-literal", "absent"],
+)
+def test_a_missing_openrouter_key_says_which_variable_to_set_and_where_keys_are_created(
+    cwd: Path, key_line: str, env: dict[str, str], message: str
+) -> None:
+    write_provider(cwd / "config", "openrouter", OPENROUTER_FILE + key_line)
+    config = load_provider("openrouter", explicit=None, cwd=cwd, env=env_for(cwd, **env))
+    with pytest.raises(ConfigError) as caught:
+        config.require_api_key()
+    assert (str(caught.value), caught.value.exit_code) == (message, 2)
 
 
 @pytest.mark.parametrize(
     ("key_line", "message"),
     [
-        ("  api_key: ${OPENROUTER_API_KEY}\n", "API key is empty (from '${OPENROUTER_API_KEY}')"),
-        ("  api_key: ''\n", "API key is empty (from '')"),
-        ("", "no API key configured; expected e.g. api_key: ${OPENROUTER_API_KEY}"),
+        ("  api_key: ${P_KEY}\n", "no API key: environment variable P_KEY is not set"),
+        (
+            "  api_key: ${OPENROUTER_API_KEY}\n",
+            "no API key: environment variable OPENROUTER_API_KEY is empty",
+        ),
+        ("  api_key: ''\n", "no API key: the value is empty"),
+        ("", "no API key configured; expected e.g. api_key: ${P_API_KEY}"),
     ],
 )
-def test_empty_or_absent_api_key_is_reported_when_required(cwd: Path, key_line: str, message: str) -> None:
+def test_a_missing_key_of_another_provider_names_the_file_and_field(
+    cwd: Path, key_line: str, message: str
+) -> None:
     base = "interface_type: openai_compatible\nprovider_name: p\n"
     base += "config:\n  api_endpoint: http://h\n  default_model: m\n"
     write_provider(cwd / "config", "p", base + key_line)
@@ -138,6 +202,17 @@ def test_empty_or_absent_api_key_is_reported_when_required(cwd: Path, key_line: 
     with pytest.raises(ConfigError) as caught:
         config.require_api_key()
     assert str(caught.value) == f"config/providers/p.yaml: config.api_key: {message}"
+
+
+def test_a_malformed_key_reference_is_reported_as_the_syntax_error_it_is(cwd: Path) -> None:
+    write_provider(cwd / "config", "openrouter", OPENROUTER_FILE + "  api_key: ${OPENROUTER_API_KEY\n")
+    config = load_provider("openrouter", explicit=None, cwd=cwd, env=env_for(cwd))
+    with pytest.raises(ConfigError) as caught:
+        config.require_api_key()
+    assert str(caught.value) == (
+        "config/providers/openrouter.yaml: config.api_key: unclosed variable reference "
+        "'${OPENROUTER_API_KEY'; expected ${NAME} or ${NAME:-default}"
+    )
 
 
 def test_an_unset_variable_in_another_providers_file_is_not_an_error(cwd: Path) -> None:

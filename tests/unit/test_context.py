@@ -9,6 +9,7 @@ from agent.context import (
     OutputCap,
     cap_text,
     compact_tool_results,
+    effective_reserve,
     placeholder,
 )
 from agent.errors import ContextLengthError
@@ -220,6 +221,51 @@ def test_a_request_that_cannot_fit_raises_naming_estimate_window_and_remedies() 
     assert str(caught.value) == (
         "the request needs about 379 tokens (tool definitions 0) but only 300 fit the context window "
         f"(400 minus 100 reserved for the answer), even with earlier tool results removed; {ADVICE}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("window", "reserve", "expected"),
+    [
+        (None, 2_000, 2_000),
+        (200_000, 2_000, 2_000),
+        (4_000, 2_000, 2_000),  # half the window is still the configured reserve
+        (3_000, 2_000, 750),  # more than half: a quarter of the window
+        (2_000, 2_000, 500),
+        (1_024, 2_000, 256),  # larger than the whole window
+        (1_024, 0, 0),
+    ],
+)
+def test_a_reserve_that_would_take_most_of_the_window_becomes_a_quarter_of_it(
+    window: int | None, reserve: int, expected: int
+) -> None:
+    assert effective_reserve(window, reserve) == expected
+
+
+def test_a_fixed_reserve_larger_than_a_small_window_is_scaled_down_not_fatal() -> None:
+    guard = ContextGuard(1_024, 2_000, None)
+    assert (guard.reserve, guard.limit) == (256, 768)
+    assert guard.reserve_notice == (
+        "reserve_tokens (2,000) would take most of the model's 1,024-token context window; "
+        "keeping 256 tokens free for the answer"
+    )
+    messages = [UserMessage(content="hi")]
+    assert guard.fit(messages, []) is None
+    assert messages == [UserMessage(content="hi")]
+
+
+def test_a_reserve_that_fits_the_window_is_kept_without_a_notice() -> None:
+    guard = ContextGuard(8_192, 2_000, None)
+    assert (guard.reserve, guard.limit, guard.reserve_notice) == (2_000, 6_192, None)
+
+
+def test_a_request_too_long_for_a_scaled_reserve_says_the_reserve_was_scaled() -> None:
+    with pytest.raises(ContextLengthError) as caught:
+        ContextGuard(360, 1_000, None).fit(history(), [])
+    assert str(caught.value) == (
+        "the request needs about 379 tokens (tool definitions 0) but only 270 fit the context window "
+        "(360 minus 90 reserved for the answer, scaled down from reserve_tokens 1,000), "
+        f"even with earlier tool results removed; {ADVICE}"
     )
 
 

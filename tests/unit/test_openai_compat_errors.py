@@ -25,7 +25,14 @@ from agent.errors import (
 )
 from agent.messages import RequestSettings, UserMessage
 from agent.providers import OpenAICompatibleModel, create_http_client
-from agent.providers.http_errors import classify, parse_retry_after, redact
+from agent.providers.http_errors import (
+    classify,
+    connection_error,
+    is_unreachable,
+    parse_retry_after,
+    redact,
+    upstream_message,
+)
 from tests.unit.test_openai_compat_support import KEY, MODEL, URL, chunk, complete, stream_response
 
 
@@ -51,6 +58,10 @@ CONTEXT = (
 )
 RAW_502 = '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}'
 PAST = "Wed, 21 Oct 2015 07:28:00 GMT"
+CHECK = (
+    "check the endpoint URL (OPENROUTER_BASE_URL or api_endpoint in the provider file) "
+    "and your network and proxy settings"
+)
 
 # (id, status, body, headers, expected type, expected message, expected retry_after)
 HTTP_CASES: list[tuple[str, int, Any, dict[str, str], type[ProviderError], str, float | None]] = [
@@ -159,7 +170,7 @@ HTTP_CASES: list[tuple[str, int, Any, dict[str, str], type[ProviderError], str, 
         {},
         ContextLengthError,
         "the request does not fit the model's context window (400): "
-        "Provider returned error [provider: Anthropic]",
+        'Provider returned error; Anthropic said: "too big"',
         None,
     ),
     (
@@ -240,7 +251,7 @@ HTTP_CASES: list[tuple[str, int, Any, dict[str, str], type[ProviderError], str, 
         envelope("Provider returned error", 502, metadata={"raw": RAW_502, "provider_name": "Anthropic"}),
         {},
         ProviderUnavailableError,
-        "the provider is unavailable (502): Provider returned error [provider: Anthropic]",
+        'the provider is unavailable (502): Provider returned error; Anthropic said: "Overloaded"',
         None,
     ),
     (
@@ -595,14 +606,22 @@ async def test_a_connection_dropped_mid_stream_is_a_connection_error() -> None:
     [
         (
             httpx.ConnectError("[Errno 111] Connection refused"),
-            f"could not connect to {URL}: [Errno 111] Connection refused",
+            f"cannot reach the endpoint openrouter.test ([Errno 111] Connection refused); {CHECK}",
         ),
         (httpx.ReadTimeout(""), f"the request to {URL} timed out (ReadTimeout)"),
-        (httpx.ConnectTimeout(""), f"the request to {URL} timed out (ConnectTimeout)"),
+        (
+            httpx.ConnectTimeout(""),
+            f"cannot reach the endpoint openrouter.test (connection timed out); {CHECK}",
+        ),
+        (
+            httpx.ProxyError("407 Proxy Authentication Required"),
+            "cannot reach the endpoint openrouter.test "
+            f"(proxy error: 407 Proxy Authentication Required); {CHECK}",
+        ),
         (httpx.ReadError("reset"), f"the connection to {URL} was lost: reset"),
         (httpx.DecodingError("bad gzip"), f"the response from {URL} could not be decoded: bad gzip"),
     ],
-    ids=["connect", "read-timeout", "connect-timeout", "read-error", "decoding"],
+    ids=["connect", "read-timeout", "connect-timeout", "proxy", "read-error", "decoding"],
 )
 async def test_transport_failures_become_connection_errors(error: httpx.HTTPError, message: str) -> None:
     exc = await failure(error, stream=False)
@@ -624,8 +643,9 @@ async def test_a_refused_loopback_connection_is_a_connection_error() -> None:
         model = OpenAICompatibleModel(client, model=MODEL, base_url=base_url, api_key=KEY)
         with anyio.fail_after(10), pytest.raises(ProviderConnectionError) as info:
             await model.complete([UserMessage(content="hi")], [], RequestSettings())
-    assert str(info.value).startswith(f"could not connect to {base_url}/chat/completions: ")
-    assert KEY not in str(info.value)
+    port = base_url.split(":")[2].split("/")[0]
+    assert str(info.value) == f"cannot reach the endpoint 127.0.0.1:{port} (connection refused); {CHECK}"
+    assert is_unreachable(info.value)
 
 
 @pytest.mark.anyio
@@ -724,3 +744,120 @@ def test_wording_decides_only_among_client_side_errors(
 ) -> None:
     metadata = {"raw": raw} if raw else {}
     assert type(classify(status, message, metadata=metadata, model=MODEL, secret=KEY)) is kind
+
+
+@pytest.mark.anyio
+async def test_a_host_name_that_does_not_resolve_says_the_endpoint_cannot_be_reached(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_such_host(host: object, *args: object, **kwargs: object) -> list[Any]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_host)  # no lookup leaves this machine
+    async with create_http_client(5) as client:
+        model = OpenAICompatibleModel(
+            client, model=MODEL, base_url="https://api.example.invalid/v1", api_key=KEY
+        )
+        with anyio.fail_after(10), pytest.raises(ProviderConnectionError) as info:
+            await model.complete([UserMessage(content="hi")], [], RequestSettings())
+    assert str(info.value) == (
+        "cannot reach the endpoint api.example.invalid "
+        f"(host name lookup failed: Name or service not known); {CHECK}"
+    )
+    assert is_unreachable(info.value)
+
+
+def test_an_unreachable_endpoint_never_shows_the_user_and_password_of_its_url() -> None:
+    error = connection_error(
+        httpx.ConnectError("refused"), url="http://user:hunter2@proxy.test:8080/v1", model=MODEL, secret=KEY
+    )
+    assert str(error) == f"cannot reach the endpoint proxy.test:8080 (refused); {CHECK}"
+
+
+def test_a_connection_lost_after_it_was_made_is_not_called_unreachable() -> None:
+    error = connection_error(httpx.ReadError("reset"), url=URL, model=MODEL, secret=KEY)
+    assert (str(error), is_unreachable(error)) == (f"the connection to {URL} was lost: reset", False)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Unsupported value: 'none' for tool_choice", "Unsupported value: 'none' for tool_choice"),
+        (
+            '{"error":{"message":"Unsupported value: \'none\' for tool_choice",'
+            '"type":"invalid_request_error"}}',
+            "Unsupported value: 'none' for tool_choice",
+        ),
+        (RAW_502, "Overloaded"),
+        ('{"error": {"message": "{\\"error\\": {\\"message\\": \\"inner words\\"}}"}}', "inner words"),
+        ('[{"error": {"message": "first of a list"}}]', "first of a list"),
+        ('{"detail": "messages: field required"}', "messages: field required"),
+        ({"error": {"message": "already an object"}}, "already an object"),
+        ('{"status": 400}', '{"status": 400}'),
+        ("{not json", "{not json"),
+        ("two\nlines\x1b[2J and\u202econtrols", "two lines[2J andcontrols"),
+        ("x" * 300, "x" * 199 + "…"),
+        ("   ", ""),
+        (None, ""),
+    ],
+    ids=[
+        "text",
+        "json",
+        "anthropic json",
+        "json in json",
+        "list",
+        "detail",
+        "object",
+        "json without a message",
+        "broken json",
+        "controls",
+        "long",
+        "blank",
+        "none",
+    ],
+)
+def test_upstream_message_is_the_providers_own_words_on_one_short_line(raw: object, expected: str) -> None:
+    assert upstream_message(raw) == expected
+
+
+def test_the_upstream_providers_message_is_part_of_the_error_line_with_keys_redacted() -> None:
+    raw = json.dumps({"error": {"message": f"Unsupported value: 'none' for tool_choice (key {KEY})"}})
+    error = classify(
+        400,
+        "Provider returned error",
+        metadata={"raw": raw, "provider_name": "OpenAI"},
+        model=MODEL,
+        secret=KEY,
+    )
+    assert str(error) == (
+        "the request was rejected (400): Provider returned error; "
+        "OpenAI said: \"Unsupported value: 'none' for tool_choice (key [redacted])\""
+    )
+
+
+@pytest.mark.parametrize(
+    ("message", "metadata", "expected"),
+    [
+        (
+            "Provider returned error",
+            {"raw": "Unsupported value"},
+            "the request was rejected (400): Provider returned error; "
+            'the upstream provider said: "Unsupported value"',
+        ),
+        (
+            "Unsupported value: 'none' for tool_choice",
+            {"raw": "Unsupported value: 'none' for tool_choice", "provider_name": "OpenAI"},
+            "the request was rejected (400): Unsupported value: 'none' for tool_choice [provider: OpenAI]",
+        ),
+        (
+            "Provider returned error",
+            {"raw": "", "provider_name": "OpenAI"},
+            "the request was rejected (400): Provider returned error [provider: OpenAI]",
+        ),
+    ],
+    ids=["no provider name", "raw repeats the message", "empty raw"],
+)
+def test_the_upstream_message_is_named_once_and_only_when_it_adds_something(
+    message: str, metadata: dict[str, Any], expected: str
+) -> None:
+    assert str(classify(400, message, metadata=metadata, model=MODEL, secret=KEY)) == expected

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 
 from agent.errors import (
@@ -13,7 +14,7 @@ from agent.errors import (
     ProviderError,
 )
 from agent.providers.advice import with_advice
-from agent.providers.http_errors import classify
+from agent.providers.http_errors import classify, connection_error
 
 MODEL = "anthropic/claude-3.5-sonnett"
 FREE = "meta-llama/llama-3.3-70b-instruct:free"
@@ -68,11 +69,37 @@ CASES: list[tuple[str, ProviderError, list[str], str]] = [
     (
         "connection lost with no fallback",
         ProviderConnectionError(
-            "could not connect to http://127.0.0.1:9/api/v1/chat/completions", model=MODEL
+            "the connection to http://127.0.0.1:9/api/v1/chat/completions was lost: reset", model=MODEL
         ),
         [MODEL],
-        "could not connect to http://127.0.0.1:9/api/v1/chat/completions. "
+        "the connection to http://127.0.0.1:9/api/v1/chat/completions was lost: reset. "
         "The model is temporarily unavailable; try again later or add a fallback with --fallback MODEL.",
+    ),
+    (
+        "endpoint unreachable",
+        connection_error(
+            httpx.ConnectError("[Errno 111] Connection refused"),
+            url="http://127.0.0.1:9/api/v1/chat/completions",
+            model=MODEL,
+            secret=KEY,
+        ),
+        [MODEL, "b/y"],
+        "cannot reach the endpoint 127.0.0.1:9 ([Errno 111] Connection refused); check the endpoint URL "
+        "(OPENROUTER_BASE_URL or api_endpoint in the provider file) and your network and proxy settings",
+    ),
+    (
+        "the upstream provider's words",
+        http(
+            400,
+            "Provider returned error",
+            metadata={
+                "raw": '{"error":{"message":"Unsupported value: \'none\' for tool_choice"}}',
+                "provider_name": "OpenAI",
+            },
+        ),
+        [MODEL],
+        "the request was rejected (400): Provider returned error; "
+        "OpenAI said: \"Unsupported value: 'none' for tool_choice\"",
     ),
     (
         "402 credits",

@@ -1,0 +1,138 @@
+"""Typer commands whose flags come from the option table (:mod:`agent.options`), not from copies.
+
+A command names the :class:`~agent.options.AgentOptions` and
+:class:`~agent.options.OutputOptions` fields it takes, plus parameters of its own (the prompt,
+``--concurrency``...); :func:`command` builds the typer signature from the table's types,
+defaults, flags and help, and calls the handler with one dict of values.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated, Any, get_origin
+
+import typer
+
+from agent.options import (
+    AgentOptions,
+    OptionTable,
+    OutputOptions,
+    flag_of,
+    option_default,
+    option_names,
+    option_type,
+)
+
+__all__ = ["COMPARE_OPTIONS", "QUERY_OPTIONS", "RUN_OPTIONS", "command", "split_values"]
+
+RUN_OPTIONS = option_names(AgentOptions)
+"""``agent run`` takes every agent option."""
+QUERY_OPTIONS = (
+    "provider",
+    "model",
+    "servers",
+    "config",
+    "mcp_config",
+    "no_servers",
+    "stream",
+    "fallbacks",
+    "retries",
+)
+"""``agent query`` (as in mcp-cli): the endpoint, the model, the servers, streaming and fallbacks."""
+COMPARE_OPTIONS = (
+    "provider",
+    "config",
+    "servers",
+    "mcp_config",
+    "no_servers",
+    "max_turns",
+    "max_cost",
+    "timeout",
+    "tool_timeout",
+    "protocol",
+    "system",
+    "retries",
+)
+"""``agent compare``: everything of a run but the model (``-m`` names several) and streaming."""
+
+Handler = Callable[[dict[str, Any]], int]
+
+
+def _parameter(
+    table: OptionTable, name: str, default_override: Any = inspect.Parameter.empty
+) -> inspect.Parameter:
+    flag = flag_of(table, name)
+    annotation = flag.cli_type if flag.cli_type is not None else option_type(table, name)
+    default = option_default(table, name)
+    if default_override is not inspect.Parameter.empty:
+        default = default_override
+    if get_origin(annotation) is list:
+        annotation = annotation | None  # typer: a repeatable option, None when not given
+        default = None
+    option = typer.Option(*flag.names, help=flag.help, metavar=flag.metavar, show_default=_shows(default))
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[annotation, option]
+    )
+
+
+def _shows(default: Any) -> bool:
+    return default not in (None, False, "", [])
+
+
+def command(
+    app: typer.Typer,
+    name: str,
+    handler: Handler,
+    *,
+    help: str,
+    agent_options: Sequence[str] = (),
+    output_options: Sequence[str] = ("json_output", "verbose"),
+    own: Sequence[inspect.Parameter] = (),
+    defaults: Mapping[str, Any] | None = None,
+) -> None:
+    """Register command ``name`` on ``app``: its own parameters first, then the table's options.
+
+    Args:
+        app: the typer app.
+        name: the command name.
+        handler: receives every parameter's value by name and returns the exit code.
+        help: the command's help text (first line: the summary).
+        agent_options: :class:`AgentOptions` fields the command takes.
+        output_options: :class:`OutputOptions` fields the command takes.
+        own: the command's own parameters (typer ``Annotated`` annotations).
+        defaults: per-command defaults that differ from the table's.
+    """
+    overrides = dict(defaults or {})
+    parameters = [*own]
+    parameters += [
+        _parameter(AgentOptions, n, overrides.get(n, inspect.Parameter.empty)) for n in agent_options
+    ]
+    parameters += [_parameter(OutputOptions, n) for n in output_options]
+
+    def body(**values: Any) -> None:
+        raise typer.Exit(handler(values))
+
+    body.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    body.__annotations__ = {p.name: p.annotation for p in parameters}
+    body.__doc__ = help
+    body.__name__ = name
+    app.command(name)(body)
+
+
+def split_values(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """``values`` as (agent options, output options, the command's own), lists of None made empty."""
+    agent: dict[str, Any] = {}
+    output: dict[str, Any] = {}
+    own: dict[str, Any] = {}
+    agent_names, output_names = option_names(AgentOptions), option_names(OutputOptions)
+    for key, value in values.items():
+        if key in agent_names:
+            if value is None and get_origin(option_type(AgentOptions, key)) is list:
+                continue  # not given: the table's default
+            agent[key] = value
+        elif key in output_names:
+            output[key] = value
+        else:
+            own[key] = value
+    return agent, output, own

@@ -1,0 +1,357 @@
+"""``Agent``: the library's front door, built from the same options as the CLI.
+
+::
+
+    async with Agent(model="openai/gpt-4o-mini", servers=["fs:./data", "calc"], max_cost=0.05) as a:
+        result = await a.run("What do the notes say?")   # RunResult: the CLI's --json object
+    result = Agent(model="...", servers=["calc"]).run_sync("2**100 / 3?")
+
+Entering an agent loads the provider, starts the MCP servers (in parallel, overlapped with the
+HTTP client and the model look-up), and builds the chat model; leaving stops everything.
+Concurrent :meth:`Agent.run` calls share one HTTP pool, one connection per MCP server and one
+chat model, which keeps no per-run state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from agent.core.endpoint import Endpoint, open_endpoint
+from agent.core.server_plan import plan_servers
+from agent.errors import ConfigError
+from agent.events import Event, EventSink, Notice, ProtocolSwitched, RunFinished
+from agent.options import AgentOptions, parse_options
+from agent.result import RunResult
+
+if TYPE_CHECKING:
+    import httpx
+
+    from agent.loop import RunOptions
+    from agent.mcp.manager import McpManager
+    from agent.mcp.report import ServerReport
+    from agent.mcp.targets import ServerTarget
+    from agent.messages import Message
+    from agent.models.resolution import ResolvedModel
+    from agent.providers.base import ChatModel
+
+__all__ = ["Agent"]
+
+
+class Agent:
+    """An agent: a provider and model, MCP servers, and the limits of each run.
+
+    Args:
+        options: an :class:`~agent.options.AgentOptions`; or give the same names as keywords
+            (``model=``, ``servers=``, ``mcp_config=`` (a file or an ``mcpServers`` dict),
+            ``fallbacks=``, ``max_turns=``, ``max_cost=``, ...).
+        on_event: receives every event: servers starting, and each run's events.
+        mcp_servers: extra servers given in code (name -> config, SDK transport, transport
+            factory or in-process server object).
+        cwd: the working directory (default: the current one).
+        env: the real environment (default: ``os.environ``).
+
+    Raises:
+        ConfigError: an option is wrong (one line naming it).
+    """
+
+    def __init__(
+        self,
+        options: AgentOptions | None = None,
+        /,
+        *,
+        on_event: EventSink | None = None,
+        mcp_servers: Mapping[str, ServerTarget] | None = None,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        **keywords: Any,
+    ) -> None:
+        if options is not None and keywords:
+            checked = parse_options(keywords)
+            options = dataclasses.replace(options, **{name: getattr(checked, name) for name in keywords})
+        self.options = options if options is not None else parse_options(keywords)
+        self.on_event = on_event
+        self._extra_servers = dict(mcp_servers or {})
+        self._cwd = cwd
+        self._env = env
+        self._stack: AsyncExitStack | None = None
+        self._endpoint: Endpoint | None = None
+        self._manager: McpManager | None = None
+        self._http: httpx.AsyncClient | None = None
+        self._models: dict[str, tuple[ChatModel, RunOptions]] = {}
+        self._resolved: ResolvedModel | None = None
+
+    def __repr__(self) -> str:
+        return f"Agent(model={self.options.model!r}, servers={self.options.servers!r})"
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Agent:
+        if self._stack is not None:
+            raise RuntimeError("this Agent is already entered")
+        stack = AsyncExitStack()
+        await stack.__aenter__()
+        try:
+            await self._start(stack)
+        except BaseException as exc:
+            self._reset()
+            await stack.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        self._stack = stack
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        stack, self._stack = self._stack, None
+        self._reset()
+        if stack is not None:
+            await stack.__aexit__(exc_type, exc, tb)
+
+    def _reset(self) -> None:
+        self._endpoint = self._manager = self._http = self._resolved = None
+        self._models = {}
+
+    async def _start(self, stack: AsyncExitStack) -> None:
+        from agent.mcp.manager import McpManager
+
+        options = self.options
+        endpoint = self._endpoint = open_endpoint(
+            options.provider, options.config, cwd=self._cwd, env=self._env
+        )
+        if endpoint.project.status in ("untrusted", "changed"):
+            self._emit(Notice(level="info", message=endpoint.project.describe()))
+        model_id = self.model_id
+        if not model_id.strip():
+            raise ConfigError("a model id must not be empty", source="--model")
+        plan = plan_servers(options, endpoint, self._extra_servers)
+        # Server processes first: their start-up overlaps the imports and the catalog look-up.
+        manager = McpManager(plan.targets, disabled=plan.disabled, on_event=self._emit, wait=False)
+        self._manager = await stack.enter_async_context(manager)
+        from agent.providers.openai_compat import create_http_client
+
+        self._http = await stack.enter_async_context(
+            create_http_client(endpoint.provider.config.timeout_seconds)
+        )
+        endpoint.provider.require_api_key()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(manager.wait_started)
+            await self._prepare(model_id, primary=True)
+        if options.strict_servers and manager.failed:
+            raise manager.failed[0].error or ConfigError("an MCP server failed to start")
+
+    async def aclose(self) -> None:
+        """Stop the servers and close the HTTP pool (as leaving ``async with`` does)."""
+        await self.__aexit__(None, None, None)
+
+    # -- what an entered agent knows --------------------------------------------------------
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """The provider in use (after entering)."""
+        if self._endpoint is None:
+            raise RuntimeError("enter the Agent first: `async with Agent(...) as agent:`")
+        return self._endpoint
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The shared HTTP pool (after entering)."""
+        if self._http is None:
+            raise RuntimeError("enter the Agent first: `async with Agent(...) as agent:`")
+        return self._http
+
+    @property
+    def model_id(self) -> str:
+        """The model runs use unless told otherwise (the provider's ``default_model`` if not set)."""
+        return self.options.model or self.endpoint.provider.config.default_model
+
+    @property
+    def resolved(self) -> ResolvedModel | None:
+        """What is known about the primary model (catalog, overrides, probes), once entered."""
+        return self._resolved
+
+    def servers(self) -> list[ServerReport]:
+        """Each configured server: active, failed or disabled, with its tool count."""
+        return self._manager.reports() if self._manager is not None else []
+
+    def chat_model(self, model_id: str | None = None, *, retries: int | None = None) -> ChatModel:
+        """A chat model for ``model_id`` on this endpoint and HTTP pool (fallbacks: the primary only)."""
+        from agent.providers.factory import build_chat_model
+
+        endpoint = self.endpoint
+        config = endpoint.provider.config
+        model_id = model_id or self.model_id
+        primary = model_id == self.model_id
+        fallbacks = [*self.options.fallbacks, *config.fallback_models] if primary else []
+        chosen = retries if retries is not None else self.options.retries
+        return build_chat_model(
+            client=self.http,
+            provider_name=endpoint.name,
+            base_url=endpoint.base_url,
+            api_key=endpoint.provider.require_api_key(),
+            model=model_id,
+            fallbacks=fallbacks,
+            max_retries=config.max_retries if chosen is None else chosen,
+            extra_headers=config.headers,
+        )
+
+    async def resolve(self, model_id: str, *, catalog: Any = None) -> ResolvedModel:
+        """What is known about ``model_id`` on this endpoint: catalog, overrides, probe results."""
+        from agent.models.resolution import resolve_model
+
+        endpoint = self.endpoint
+        return await resolve_model(
+            self.http,
+            base_url=endpoint.base_url,
+            api_key=endpoint.optional_key(),
+            model=model_id,
+            env=endpoint.env,
+            cwd=endpoint.cwd,
+            config_dir=endpoint.config_dir,
+            catalog=catalog,
+        )
+
+    async def _prepare(self, model_id: str, *, primary: bool = False) -> tuple[ChatModel, RunOptions]:
+        """The chat model and run options for ``model_id``, built once per agent and model."""
+        known = self._models.get(model_id)
+        if known is not None:
+            return known
+        resolved = await self.resolve(model_id)
+        if primary:
+            self._resolved = resolved
+        if resolved.warning:
+            self._emit(Notice(message=resolved.warning))
+        if resolved.info:
+            self._emit(Notice(level="info", message=resolved.info))
+        prepared = (self.chat_model(model_id), self._run_options(resolved))
+        self._models[model_id] = prepared
+        return prepared
+
+    def _run_options(self, resolved: ResolvedModel) -> RunOptions:
+        from agent.loop import RunOptions
+
+        options, config = self.options, self.endpoint.provider.config
+        caps = resolved.capabilities
+        protocol = caps.tool_protocol if options.protocol == "auto" else options.protocol
+        tool_choice = options.tool_choice
+        if tool_choice is not None and protocol == "native" and not caps.allows_tool_choice(tool_choice):
+            self._emit(
+                Notice(message=f"{caps.model} does not take tool_choice={tool_choice}; not sending it")
+            )
+            tool_choice = None
+        run_options = RunOptions(
+            max_turns=options.max_turns,
+            max_cost=options.max_cost,
+            timeout=options.timeout,
+            tool_timeout=options.tool_timeout,
+            stream=options.stream,
+            tool_choice=tool_choice,
+            system=options.system,
+            context_window=resolved.context_window(config.context_window),
+            reserve_tokens=config.reserve_tokens,
+            protocol=protocol,
+        )
+        if options.max_tool_output is not None:
+            run_options = dataclasses.replace(run_options, max_tool_output_chars=options.max_tool_output)
+        return run_options
+
+    # -- runs --------------------------------------------------------------------------------
+
+    async def run(
+        self,
+        prompt: str,
+        *,
+        on_event: EventSink | None = None,
+        history: list[Message] | None = None,
+        model: str | None = None,
+    ) -> RunResult:
+        """Run the agent on ``prompt`` until the model answers or a limit stops it.
+
+        Failures of the model or its provider do not raise: the result says what happened
+        (``stop_reason``, ``error``), as ``agent run --json`` does.
+
+        Args:
+            prompt: the task.
+            on_event: receives this run's events (besides the agent's ``on_event``).
+            history: earlier messages, extended in place with this run's.
+            model: run on another model of the same endpoint (its capabilities are looked up).
+
+        Raises:
+            ConfigError: the prompt is empty, or (when the agent is not entered yet) an option
+                or file is wrong.
+        """
+        if not prompt.strip():
+            raise ConfigError("the prompt is empty", source="PROMPT")
+        if self._stack is None:
+            async with self:
+                return await self.run(prompt, on_event=on_event, history=history, model=model)
+        from agent.loop import run_agent
+
+        assert self._manager is not None
+        chat, options = await self._prepare(model or self.model_id)
+        sinks = [sink for sink in (self._emit, on_event) if sink is not None]
+
+        def emit(event: Event) -> None:
+            if isinstance(event, ProtocolSwitched):
+                self._remember_text_protocol(event.model)
+            for sink in sinks:
+                sink(event)
+
+        result = await run_agent(chat, self._manager, prompt, options, on_event=emit, history=history)
+        result.servers = self.servers()
+        return result
+
+    def run_sync(self, prompt: str, **kwargs: Any) -> RunResult:
+        """:meth:`run` for plain scripts: enters the agent, runs once, leaves."""
+        if self._stack is not None:
+            raise RuntimeError("run_sync is for an Agent that is not entered; use `await agent.run(...)`")
+
+        async def once() -> RunResult:
+            return await self.run(prompt, **kwargs)
+
+        return anyio.run(once)
+
+    async def events(self, prompt: str, **kwargs: Any) -> AsyncIterator[Event]:
+        """The events of one run of ``prompt`` as they happen, ending with ``RunFinished``."""
+        send, receive = anyio.create_memory_object_stream[Event](max_buffer_size=math.inf)
+
+        async def produce() -> None:
+            async with send:
+                await self.run(prompt, on_event=send.send_nowait, **kwargs)
+
+        async with anyio.create_task_group() as tg, receive:
+            tg.start_soon(produce)
+            async for event in receive:
+                yield event
+                if isinstance(event, RunFinished):
+                    break
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _emit(self, event: Event) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def _remember_text_protocol(self, model_id: str) -> None:
+        """A model with no tool endpoints starts later runs (of this agent and later ones) in text."""
+        from agent.cache import user_cache_dir
+        from agent.models.probe_store import ProbeStore
+
+        prepared = self._models.get(model_id)
+        if prepared is not None:
+            chat, options = prepared
+            self._models[model_id] = (chat, dataclasses.replace(options, protocol="text"))
+        endpoint = self.endpoint
+        try:
+            ProbeStore.in_cache_dir(user_cache_dir(endpoint.env)).record_no_native_tools(
+                endpoint.base_url, model_id
+            )
+        except ConfigError as exc:
+            self._emit(Notice(message=f"could not remember the text protocol for {model_id}: {exc}"))
