@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from agent.config.servers import HttpServerConfig, ServerConfig, StdioServerConfig
+    from agent.core.agent import Agent
     from agent.errors import (
         AgentError,
         AuthenticationError,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from agent.events import Event, EventSink
     from agent.loop import RunOptions, run_agent
     from agent.mcp.manager import McpManager
+    from agent.mcp.report import ServerReport
     from agent.messages import (
         AssistantMessage,
         Message,
@@ -40,13 +42,19 @@ if TYPE_CHECKING:
         Usage,
         UserMessage,
     )
+    from agent.options import AgentOptions
     from agent.providers.base import ChatModel
     from agent.providers.factory import build_chat_model
     from agent.providers.openai_compat import OpenAICompatibleModel, create_http_client
     from agent.result import RunResult, ToolCallRecord
+    from agent.run_context import RunContext
     from agent.tools import ToolInfo, ToolOutcome, Toolset
 
 _HOMES = {
+    "Agent": "agent.core.agent",
+    "AgentOptions": "agent.options",
+    "ServerReport": "agent.mcp.report",
+    "RunContext": "agent.run_context",
     "HttpServerConfig": "agent.config.servers",
     "ServerConfig": "agent.config.servers",
     "StdioServerConfig": "agent.config.servers",
@@ -87,7 +95,9 @@ _HOMES = {
 }
 
 __all__ = [
+    "Agent",
     "AgentError",
+    "AgentOptions",
     "AssistantMessage",
     "AuthenticationError",
     "ChatModel",
@@ -106,9 +116,11 @@ __all__ = [
     "OpenAICompatibleModel",
     "ProviderError",
     "RateLimitError",
+    "RunContext",
     "RunOptions",
     "RunResult",
     "ServerConfig",
+    "ServerReport",
     "ServerStartError",
     "StdioServerConfig",
     "SystemMessage",

@@ -26,7 +26,7 @@ import anyio
 
 from agent.core.endpoint import Endpoint, open_endpoint
 from agent.core.server_plan import plan_servers
-from agent.errors import ConfigError
+from agent.errors import ConfigError, ModelNotFoundError
 from agent.events import Event, EventSink, Notice, ProtocolSwitched, RunFinished
 from agent.options import AgentOptions, parse_options
 from agent.result import RunResult
@@ -86,6 +86,7 @@ class Agent:
         self._manager: McpManager | None = None
         self._http: httpx.AsyncClient | None = None
         self._models: dict[str, tuple[ChatModel, RunOptions]] = {}
+        self._suggestions: dict[str, tuple[str, ...]] = {}
         self._resolved: ResolvedModel | None = None
 
     def __repr__(self) -> str:
@@ -232,6 +233,7 @@ class Agent:
             self._emit(Notice(level="info", message=resolved.info))
         prepared = (self.chat_model(model_id), self._run_options(resolved))
         self._models[model_id] = prepared
+        self._suggestions[model_id] = resolved.suggestions
         return prepared
 
     def _run_options(self, resolved: ResolvedModel) -> RunOptions:
@@ -306,6 +308,9 @@ class Agent:
 
         result = await run_agent(chat, self._manager, prompt, options, on_event=emit, history=history)
         result.servers = self.servers()
+        suggestions = self._suggestions.get(model or self.model_id)
+        if isinstance(result.exception, ModelNotFoundError) and suggestions:
+            result.fail(_with_suggestions(result.exception, suggestions))
         return result
 
     def run_sync(self, prompt: str, **kwargs: Any) -> RunResult:
@@ -355,3 +360,16 @@ class Agent:
             )
         except ConfigError as exc:
             self._emit(Notice(message=f"could not remember the text protocol for {model_id}: {exc}"))
+
+
+def _with_suggestions(error: ModelNotFoundError, suggestions: tuple[str, ...]) -> ModelNotFoundError:
+    """``error`` naming the catalog ids close to the refused one, in place of the generic advice."""
+    head = error.message.split("; look it up with", 1)[0].split(". The model id", 1)[0].rstrip(". ")
+    choices = " or ".join(suggestions)
+    return ModelNotFoundError(
+        f"{head}; did you mean {choices}? (`agent models --search` lists the ids)",
+        status=error.status,
+        code=error.code,
+        metadata=error.metadata,
+        model=error.model,
+    )

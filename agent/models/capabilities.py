@@ -176,7 +176,7 @@ VENDOR_RULES: Mapping[str, Callable[[str], CapabilityFacts | None]] = {
 
 def vendor_layer(model_id: str) -> CapabilityLayer | None:
     """The vendor rule's facts for ``model_id``, if its vendor has a rule that applies."""
-    vendor, slash, slug = model_id.partition("/")
+    vendor, slash, slug = model_id.removeprefix("~").partition("/")
     rule = VENDOR_RULES.get(vendor) if slash else None
     facts = rule(slug) if rule is not None else None
     return CapabilityLayer(f"vendor rule ({vendor})", facts) if facts is not None else None

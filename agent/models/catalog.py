@@ -8,6 +8,7 @@ can warn and go on. Caches are keyed by a hash of the endpoint URL, never by the
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -143,13 +144,32 @@ class Catalog:
         """The entry for ``model_id``; routing variants (``:nitro``, ``:thinking``...) use the base entry.
 
         ``:free`` is not folded: free variants have their own endpoints, prices and parameters.
+        An OpenRouter alias (``~anthropic/claude-sonnet-latest``) not listed itself stands for
+        the newest model of its family (``anthropic/claude-sonnet-*``).
         """
         entry = self.entries.get(model_id)
         if entry is None and ":" in model_id:
             base, _, variant = model_id.rpartition(":")
             if variant in _VARIANTS:
                 entry = self.entries.get(base)
+        if entry is None and model_id.startswith("~"):
+            entry = self._newest_of(model_id[1:].removesuffix("-latest"))
         return entry
+
+    def _newest_of(self, family: str) -> CatalogEntry | None:
+        members = [e for e in self.entries.values() if e.id.startswith(family) and ":" not in e.id]
+        return max(members, key=lambda e: e.created or 0, default=None)
+
+    def suggest(self, model_id: str, limit: int = 3) -> list[str]:
+        """Catalog ids close to a ``model_id`` that is not listed (``gpt-4o`` -> ``openai/gpt-4o``)."""
+        wanted = model_id.lower().lstrip("~")
+        ids = sorted(self.entries)
+        by_slug = [i for i in ids if i.lower().rsplit("/", 1)[-1] == wanted]
+        close = difflib.get_close_matches(wanted, [i.lower() for i in ids], n=limit, cutoff=0.75)
+        slugs = {i.lower().rsplit("/", 1)[-1]: i for i in ids}
+        close_slugs = difflib.get_close_matches(wanted.rsplit("/", 1)[-1], list(slugs), n=limit, cutoff=0.8)
+        found = [*by_slug, *(i for i in ids if i.lower() in close), *(slugs[s] for s in close_slugs)]
+        return list(dict.fromkeys(found))[:limit]
 
 
 async def load_catalog(

@@ -30,6 +30,7 @@ class ResolvedModel:
     warning: str | None = None
     in_catalog: bool | None = None
     info: str | None = None
+    suggestions: tuple[str, ...] = ()
 
     def context_window(self, configured: int | None) -> int | None:
         """The smaller of the configured window and the model's catalog context length."""
@@ -83,13 +84,12 @@ async def resolve_model(
             info, warning = warning, None
     entry = catalog.lookup(model) if catalog is not None else None
     in_catalog = None if catalog is None or not catalog.entries else entry is not None
-    if in_catalog is False and warning is None:
-        warning = (
-            f"model {model} is not in the endpoint's catalog (check the id with `agent models --search`)"
-        )
+    # Not listed is not yet wrong (a model newer than the cached catalog): no warning here. If the
+    # endpoint refuses the id, the run's one error line names these close ids.
+    suggestions = tuple(catalog.suggest(model)) if catalog is not None and in_catalog is False else ()
     probe = ProbeStore.in_cache_dir(user_cache_dir(env)).get(base_url, model)
     above = find_overrides(cwd, env, config_dir).layers_for(model)
     if probe is not None:
         above.append(probe.layer())
     capabilities = resolve(model, catalog_entry=entry, above=above)
-    return ResolvedModel(capabilities, warning, in_catalog, info)
+    return ResolvedModel(capabilities, warning, in_catalog, info, suggestions)

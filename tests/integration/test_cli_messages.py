@@ -30,7 +30,7 @@ CHECK = (
     "and your network and proxy settings"
 )
 BUNDLED_OPENROUTER = bundled_config_dir() / "providers" / "openrouter.yaml"
-DEFAULT_MODEL = "anthropic/claude-3.5-sonnet"
+DEFAULT_MODEL = "~anthropic/claude-sonnet-latest"
 OFFLINE_RESOLVER = '''
 import socket
 

@@ -81,13 +81,39 @@ def test_a_404_for_tools_switches_to_text_and_later_runs_start_there(tmp_path: P
     server.assert_clean()
 
 
-def test_a_model_missing_from_the_catalog_is_warned_about(tmp_path: Path) -> None:
+def test_a_model_missing_from_the_catalog_that_the_endpoint_takes_runs_without_a_warning(
+    tmp_path: Path,
+) -> None:
     with ScriptedOpenRouter(reply("hello"), catalog=[NO_TOOLS]) as server:
         done = run_agent_cli(
-            "run", "hi", "-m", "typo/modle", env=agent_env(server.base_url, tmp_path), cwd=tmp_path
+            "run", "hi", "-m", "brand/new-model", env=agent_env(server.base_url, tmp_path), cwd=tmp_path
         )
-    assert done.code == 0
-    assert "warning: model typo/modle is not in the endpoint's catalog" in done.stderr
+    assert (done.code, done.stdout, done.stderr) == (0, "hello\n", "")
+
+
+def test_an_unknown_model_id_is_one_line_suggesting_close_catalog_ids(tmp_path: Path) -> None:
+    catalog = [catalog_model("openai/gpt-4o"), catalog_model("openai/gpt-4o-mini"), NO_TOOLS]
+    with ScriptedOpenRouter(error(400, "gpt-4o is not a valid model ID"), catalog=catalog) as server:
+        done = run_agent_cli(
+            "run", "hi", "-m", "gpt-4o", env=agent_env(server.base_url, tmp_path), cwd=tmp_path
+        )
+    assert (done.code, done.stdout) == (1, "")
+    assert done.stderr.splitlines() == [
+        "error: model gpt-4o is not available (400): gpt-4o is not a valid model ID; "
+        "did you mean openai/gpt-4o? (`agent models --search` lists the ids)"
+    ]
+
+
+def test_the_default_alias_resolves_to_the_newest_model_of_its_family_in_the_catalog(tmp_path: Path) -> None:
+    older = catalog_model("anthropic/claude-sonnet-4", created=1_700_000_000, context_length=100_000)
+    newer = catalog_model("anthropic/claude-sonnet-4.5", created=1_760_000_000, context_length=1_000_000)
+    with ScriptedOpenRouter(reply("hi"), catalog=[older, newer]) as server:
+        done = run_agent_cli(
+            "run", "hi", "--json", "-v", env=agent_env(server.base_url, tmp_path), cwd=tmp_path
+        )
+    assert done.code == 0, done.stderr
+    assert server.chat_bodies[0]["model"] == "~anthropic/claude-sonnet-latest"
+    assert "not in the endpoint's catalog" not in done.stderr
 
 
 def test_the_catalog_is_cached_between_runs(tmp_path: Path) -> None:

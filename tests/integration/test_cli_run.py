@@ -316,7 +316,7 @@ def test_requests_carry_attribution_headers_and_the_default_model(workdir: Path,
     [headers] = [r.headers for r in server.requests if r.method == "POST"]
     assert headers["x-openrouter-title"] == "agent"
     assert headers["http-referer"]
-    assert server.chat_bodies[0]["model"] == "anthropic/claude-3.5-sonnet"
+    assert server.chat_bodies[0]["model"] == "~anthropic/claude-sonnet-latest"
 
 
 def test_version_and_help_work_without_configuration(tmp_path: Path) -> None:

@@ -394,3 +394,45 @@ async def test_a_cache_that_cannot_be_written_does_not_fail_the_load(tmp_path: P
     with router:
         catalog = await load(blocker, Clock())
     assert catalog == Catalog(entries={"acme/one": entry("acme/one")}, fetched_at=T0)
+
+
+def catalog_of(*entries: CatalogEntry) -> Catalog:
+    return Catalog(entries={e.id: e for e in entries}, fetched_at=T0)
+
+
+def test_an_alias_not_listed_stands_for_the_newest_model_of_its_family() -> None:
+    catalog = catalog_of(
+        CatalogEntry(id="anthropic/claude-sonnet-4", created=1),
+        CatalogEntry(id="anthropic/claude-sonnet-4.5", created=3),
+        CatalogEntry(id="anthropic/claude-sonnet-4.5:thinking", created=4),
+        CatalogEntry(id="anthropic/claude-3.5-sonnet", created=2),
+    )
+    found = catalog.lookup("~anthropic/claude-sonnet-latest")
+    assert found is not None
+    assert found.id == "anthropic/claude-sonnet-4.5"
+    assert catalog.lookup("~acme/none-latest") is None
+
+
+def test_a_listed_alias_is_its_own_entry() -> None:
+    alias = CatalogEntry(id="~anthropic/claude-sonnet-latest", created=9)
+    catalog = catalog_of(alias, CatalogEntry(id="anthropic/claude-sonnet-4.5", created=3))
+    assert catalog.lookup("~anthropic/claude-sonnet-latest") == alias
+
+
+@pytest.mark.parametrize(
+    ("wanted", "expected"),
+    [
+        ("gpt-4o", ["openai/gpt-4o"]),
+        ("openai/gpt4o", ["openai/gpt-4o", "openai/gpt-4o-mini"]),
+        ("claude-sonet-4.5", ["anthropic/claude-sonnet-4.5"]),
+        ("nothing/like-it", []),
+    ],
+)
+def test_close_catalog_ids_are_suggested_for_an_unlisted_model(wanted: str, expected: list[str]) -> None:
+    catalog = catalog_of(
+        CatalogEntry(id="openai/gpt-4o"),
+        CatalogEntry(id="openai/gpt-4o-mini"),
+        CatalogEntry(id="anthropic/claude-sonnet-4.5"),
+        CatalogEntry(id="google/gemini-2.5-flash"),
+    )
+    assert catalog.suggest(wanted) == expected

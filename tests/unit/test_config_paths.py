@@ -55,7 +55,7 @@ def provider_file(directory: Path, model: str) -> None:
         (("local", "user"), "from-local"),
         (("explicit", "user"), "from-explicit"),
         (("user",), "from-user"),
-        ((), "anthropic/claude-3.5-sonnet"),
+        ((), "~anthropic/claude-sonnet-latest"),
     ],
 )
 def test_provider_lookup_order_is_explicit_then_local_then_user_then_bundled(

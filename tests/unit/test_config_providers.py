@@ -106,7 +106,7 @@ def test_shipped_provider_files_are_valid() -> None:
         for name, c in endpoints.items()
     } == {
         "openai": ("openai", "https://api.openai.com/v1", "gpt-4o-mini"),
-        "openrouter": ("openrouter", "https://openrouter.ai/api/v1", "anthropic/claude-3.5-sonnet"),
+        "openrouter": ("openrouter", "https://openrouter.ai/api/v1", "~anthropic/claude-sonnet-latest"),
     }
 
 
