@@ -139,6 +139,24 @@ class _ToolTable:
         return validator
 
 
+_TABLES: dict[int, tuple[Sequence[ToolInfo], _ToolTable]] = {}
+"""Tool tables by the identity of the tool list they were built from: concurrent and later runs
+over an unchanged toolset share one (toolsets return the same list object until tools change)."""
+_MAX_TABLES = 16
+
+
+def _table_for(tools: Sequence[ToolInfo]) -> _ToolTable:
+    known = _TABLES.get(id(tools))
+    if known is not None and known[0] is tools:
+        return known[1]
+    table = _ToolTable()
+    table.update(tools)
+    if len(_TABLES) >= _MAX_TABLES:
+        _TABLES.pop(next(iter(_TABLES)))
+    _TABLES[id(tools)] = (tools, table)
+    return table
+
+
 class _Run:
     """State of one run; :func:`run_agent` is the public entry point."""
 
@@ -153,7 +171,7 @@ class _Run:
         self.run = RunContext(
             on_event=on_event, protocol=options.protocol, protocol_switch=options.protocol_switch
         )
-        self.table = _ToolTable()
+        self.table = _table_for(toolset.tools())
         self.limiter = anyio.CapacityLimiter(max(1, options.max_parallel_tools))
         self.context = ContextGuard(
             options.context_window, options.reserve_tokens, options.max_tool_output_chars
@@ -168,7 +186,8 @@ class _Run:
             self.result.models_tried = list(self.run.models_tried)
         self.result.tool_protocol = self.run.protocol
         self.result.duration_ms = (time.perf_counter() - started) * 1000
-        self.emit(RunFinished(result=self.result))
+        if self.on_event is not None:
+            self.emit(RunFinished(result=self.result))
 
     def emit(self, event: Event) -> None:
         if self.on_event is not None:
@@ -180,14 +199,15 @@ class _Run:
     async def turns(self, history: list[Message]) -> None:
         options = self.options
         for turn in range(1, options.max_turns + 1):
-            self.table.update(self.toolset.tools())
+            self.table = _table_for(self.toolset.tools())
             tool_choice = options.tool_choice
             if tool_choice == "required" and turn > 1:
                 tool_choice = "auto"
             settings = RequestSettings(
                 stream=options.stream, tool_choice=tool_choice if self.table.specs else None
             )
-            self.emit(TurnStarted(turn=turn))
+            if self.on_event is not None:  # events of every turn: built only when someone listens
+                self.emit(TurnStarted(turn=turn))
             started = time.perf_counter()
             on_delta = self._on_delta if options.stream and self.on_event is not None else None
             response = await self.request(history, settings, on_delta)
@@ -197,17 +217,18 @@ class _Run:
             if response.model:
                 self.result.model = response.model
             history.append(message)
-            self.emit(
-                ModelResponded(
-                    turn=turn,
-                    model=response.model or self.model.model_name,
-                    content=message.content,
-                    tool_calls=len(message.tool_calls),
-                    finish_reason=response.finish_reason,
-                    usage=response.usage,
-                    duration_ms=(time.perf_counter() - started) * 1000,
+            if self.on_event is not None:
+                self.emit(
+                    ModelResponded(
+                        turn=turn,
+                        model=response.model or self.model.model_name,
+                        content=message.content,
+                        tool_calls=len(message.tool_calls),
+                        finish_reason=response.finish_reason,
+                        usage=response.usage,
+                        duration_ms=(time.perf_counter() - started) * 1000,
+                    )
                 )
-            )
             if message.content:
                 self.result.output = message.content
             if not message.tool_calls and not problems:
@@ -310,7 +331,8 @@ class _Run:
                     )
         server = ref.server if ref else ""
         tool = ref.tool if ref else call.name
-        self.emit(ToolCallStarted(id=call.id, server=server, tool=tool, arguments=arguments))
+        if self.on_event is not None:
+            self.emit(ToolCallStarted(id=call.id, server=server, tool=tool, arguments=arguments))
         if outcome is None and ref is not None:
             outcome = await self._invoke(ref, call.name, arguments)
         assert outcome is not None
@@ -324,7 +346,8 @@ class _Run:
             is_error=outcome.is_error,
             duration_ms=(time.perf_counter() - started) * 1000,
         )
-        self.emit(ToolCallFinished(call=record))
+        if self.on_event is not None:
+            self.emit(ToolCallFinished(call=record))
         message = ToolMessage(tool_call_id=call.id, name=call.name, content=text, is_error=outcome.is_error)
         return message, record
 
@@ -363,8 +386,10 @@ async def run_agent(
         messages.append(SystemMessage(content=options.system))
     messages.append(UserMessage(content=prompt))
     started = time.perf_counter()
-    run.table.update(toolset.tools())
-    run.emit(RunStarted(model=model.model_name, tools=len(run.table.specs), tool_protocol=options.protocol))
+    if on_event is not None:
+        run.emit(
+            RunStarted(model=model.model_name, tools=len(run.table.specs), tool_protocol=options.protocol)
+        )
     if run.context.reserve_notice is not None:
         run.emit(Notice(level="info", message=run.context.reserve_notice))
     try:

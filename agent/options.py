@@ -8,15 +8,11 @@ arguments, validated here: a wrong value is one :class:`~agent.errors.ConfigErro
 naming the flag (or the keyword).
 """
 
-from __future__ import annotations
-
 import dataclasses
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
-
-from annotated_types import Ge, Gt
 
 from agent.errors import ConfigError
 
@@ -47,6 +43,8 @@ class Flag:
         cli_type: the type typer parses, when it differs from the field's (e.g. a path where
             the API also takes a mapping).
         metavar: how the value is shown in ``--help``.
+        at_least: the smallest value allowed, if bounded.
+        above: the value must be greater than this, if bounded.
     """
 
     names: tuple[str, ...]
@@ -54,12 +52,20 @@ class Flag:
     config: str | None = None
     cli_type: Any = None
     metavar: str | None = None
+    at_least: float | None = None
+    above: float | None = None
 
 
 def _flag(
-    *names: str, help: str, config: str | None = None, cli_type: Any = None, metavar: str | None = None
+    *names: str,
+    help: str,
+    config: str | None = None,
+    cli_type: Any = None,
+    metavar: str | None = None,
+    at_least: float | None = None,
+    above: float | None = None,
 ) -> Flag:
-    return Flag(names, help, config, cli_type, metavar)
+    return Flag(names, help, config, cli_type, metavar, at_least, above)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,22 +113,25 @@ class AgentOptions:
     ] = field(default_factory=list)
     retries: Annotated[
         int | None,
-        Ge(0),
         _flag(
-            "--retries", help="Retries per model (default: the provider's max_retries).", config="max_retries"
+            "--retries",
+            help="Retries per model (default: the provider's max_retries).",
+            config="max_retries",
+            at_least=0,
         ),
     ] = None
-    max_turns: Annotated[int, Ge(1), _flag("--max-turns", help="Stop after this many model turns.")] = 20
+    max_turns: Annotated[int, _flag("--max-turns", help="Stop after this many model turns.", at_least=1)] = 20
     max_cost: Annotated[
         float | None,
-        Gt(0),
-        _flag("--max-cost", help="Stop a run once it has cost this many USD.", metavar="USD"),
+        _flag("--max-cost", help="Stop a run once it has cost this many USD.", metavar="USD", above=0),
     ] = None
     timeout: Annotated[
-        float | None, Gt(0), _flag("--timeout", help="Stop the whole run after SECONDS.", metavar="SECONDS")
+        float | None,
+        _flag("--timeout", help="Stop the whole run after SECONDS.", metavar="SECONDS", above=0),
     ] = None
     tool_timeout: Annotated[
-        float, Gt(0), _flag("--tool-timeout", help="Cancel a tool call after SECONDS.", metavar="SECONDS")
+        float,
+        _flag("--tool-timeout", help="Cancel a tool call after SECONDS.", metavar="SECONDS", above=0),
     ] = 60.0
     stream: Annotated[bool, _flag("--stream/--no-stream", help="Stream the answer as it is written.")] = True
     system: Annotated[str | None, _flag("--system", help="System prompt.")] = None
@@ -140,11 +149,11 @@ class AgentOptions:
     ] = "auto"
     max_tool_output: Annotated[
         int | None,
-        Ge(1),
         _flag(
             "--max-tool-output",
             help="Cut a tool result to CHARS characters (default 100000).",
             metavar="CHARS",
+            at_least=1,
         ),
     ] = None
 
@@ -167,14 +176,9 @@ def option_names(table: OptionTable) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(table))
 
 
-_HINTS: dict[str, dict[str, Any]] = {}
-
-
 def _hints(table: OptionTable) -> dict[str, Any]:
-    hints = _HINTS.get(table.__name__)
-    if hints is None:
-        hints = _HINTS[table.__name__] = typing.get_type_hints(table, include_extras=True)
-    return hints
+    # Real annotations (this module does not defer them), so nothing is evaluated from strings.
+    return {item.name: item.type for item in dataclasses.fields(table)}
 
 
 def option_type(table: OptionTable, name: str) -> Any:
@@ -198,6 +202,19 @@ def flag_of(table: OptionTable, name: str) -> Flag:
     raise KeyError(f"{table.__name__}.{name} has no Flag")
 
 
+_ADAPTERS: dict[str, Any] = {}
+
+
+def _adapter() -> Any:
+    """The pydantic validator of :class:`AgentOptions`, built once (building it costs milliseconds)."""
+    adapter = _ADAPTERS.get("options")
+    if adapter is None:
+        from pydantic import TypeAdapter
+
+        adapter = _ADAPTERS["options"] = TypeAdapter(AgentOptions)
+    return adapter
+
+
 def parse_options(values: dict[str, Any], *, as_flags: bool = False) -> AgentOptions:
     """Validate ``values`` into :class:`AgentOptions`; the first problem is one ConfigError line.
 
@@ -205,14 +222,14 @@ def parse_options(values: dict[str, Any], *, as_flags: bool = False) -> AgentOpt
         values: option name -> value (keyword arguments, or parsed flags).
         as_flags: name the problem by its CLI flag (``--max-turns``) rather than the keyword.
     """
-    from pydantic import TypeAdapter, ValidationError
+    from pydantic import ValidationError
 
     names = option_names(AgentOptions)
     unknown = [key for key in values if key not in names]
     if unknown:
         raise ConfigError(f"unknown option {unknown[0]!r}; expected one of: {', '.join(names)}")
     try:
-        return TypeAdapter(AgentOptions).validate_python(values)
+        options: AgentOptions = _adapter().validate_python(values)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         name = str(first["loc"][0]) if first["loc"] else ""
@@ -222,3 +239,18 @@ def parse_options(values: dict[str, Any], *, as_flags: bool = False) -> AgentOpt
         from agent.config.files import describe_error
 
         raise ConfigError(describe_error(first, None), source=where or None) from None
+    for name in values:
+        _check_bounds(name, getattr(options, name), as_flags=as_flags)
+    return options
+
+
+def _check_bounds(name: str, value: Any, *, as_flags: bool) -> None:
+    flag = flag_of(AgentOptions, name)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return
+    where = flag.names[-1].split("/")[0] if as_flags else name
+    shown = int(value) if isinstance(value, float) and value.is_integer() else value
+    if flag.at_least is not None and value < flag.at_least:
+        raise ConfigError(f"expected a number at least {flag.at_least:g}, got {shown}", source=where)
+    if flag.above is not None and value <= flag.above:
+        raise ConfigError(f"expected a number greater than {flag.above:g}, got {shown}", source=where)

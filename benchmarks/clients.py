@@ -1,7 +1,7 @@
 """The two benchmarked clients behind one interface: ``async with client: await client.run(...)``.
 
-The project is driven through its public Python API only (``run_agent``, ``McpManager``,
-``OpenAICompatibleModel``); the floor is :class:`benchmarks.floor.Floor`. Both talk to the same
+The project is driven through its public Python API only (one ``agent.Agent`` for every run,
+as a script would use it); the floor is :class:`benchmarks.floor.Floor`. Both talk to the same
 fake LLM and spawn the same MCP server with the same interpreter.
 """
 
@@ -11,7 +11,6 @@ import sys
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 HERE = Path(__file__).resolve().parent
 MCP_SERVER = str(HERE / "mcp_server.py")
@@ -49,44 +48,41 @@ class FloorClient:
 
 
 class ProjectClient:
-    """The project's run_agent over one pooled HTTP client and one McpManager."""
+    """The project's front door: one ``agent.Agent`` (one HTTP pool, one MCP connection) for every run."""
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
         self._stack = AsyncExitStack()
-        self._models: dict[str, Any] = {}
 
     async def __aenter__(self) -> ProjectClient:
+        import tempfile
+
+        from agent import Agent
         from agent.config.servers import StdioServerConfig
-        from agent.loop import RunOptions, run_agent
-        from agent.mcp.manager import McpManager
-        from agent.providers import create_http_client
 
-        self._run_agent, self._options = run_agent, RunOptions
-
-        self.http = await self._stack.enter_async_context(create_http_client(300))
-        servers = {"bench": StdioServerConfig(command=SERVER_ARGV[0], args=SERVER_ARGV[1:])}
-        self.tools = await self._stack.enter_async_context(McpManager(servers))
-        if self.tools.failed:
-            raise RuntimeError(f"the bench MCP server did not start: {self.tools.failed[0].error}")
+        home = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-agent-")))
+        env = {
+            "OPENROUTER_BASE_URL": self.base_url,
+            "OPENROUTER_API_KEY": "x",
+            "AGENT_CONFIG_DIR": str(home / "config"),
+            "AGENT_CACHE_DIR": str(home / "cache"),
+            "HOME": str(home),
+        }
+        server = StdioServerConfig(command=SERVER_ARGV[0], args=SERVER_ARGV[1:])
+        agent = Agent(
+            model="bench-k1", no_servers=True, max_turns=100, mcp_servers={"bench": server}, env=env, cwd=home
+        )
+        self.agent = await self._stack.enter_async_context(agent)
+        failed = [s for s in self.agent.servers() if s.status != "active"]
+        if failed:
+            raise RuntimeError(f"the bench MCP server did not start: {failed[0].error}")
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self._stack.aclose()
 
-    def model(self, name: str) -> Any:
-        """The chat model for ``name``, made once (outside the timed runs)."""
-        from agent.providers import OpenAICompatibleModel
-
-        if name not in self._models:
-            self._models[name] = OpenAICompatibleModel(
-                self.http, model=name, base_url=self.base_url, api_key="x"
-            )
-        return self._models[name]
-
     async def run(self, model: str, *, stream: bool = False) -> Outcome:
-        options = self._options(max_turns=100, stream=stream)
-        result = await self._run_agent(self.model(model), self.tools, "go", options)
+        result = await self.agent.run("go", model=model, stream=stream)
         if result.stop_reason != "completed":
             raise RuntimeError(f"project run stopped with {result.stop_reason}: {result.error}")
         return Outcome(result.output, result.turns, len(result.tool_calls))

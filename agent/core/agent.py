@@ -27,7 +27,7 @@ import anyio
 from agent.core.endpoint import Endpoint, open_endpoint
 from agent.core.server_plan import plan_servers
 from agent.errors import ConfigError, ModelNotFoundError
-from agent.events import Event, EventSink, Notice, ProtocolSwitched, RunFinished
+from agent.events import Event, EventSink, Notice, RunFinished
 from agent.options import AgentOptions, parse_options
 from agent.result import RunResult
 
@@ -273,6 +273,7 @@ class Agent:
         on_event: EventSink | None = None,
         history: list[Message] | None = None,
         model: str | None = None,
+        **overrides: Any,
     ) -> RunResult:
         """Run the agent on ``prompt`` until the model answers or a limit stops it.
 
@@ -284,6 +285,8 @@ class Agent:
             on_event: receives this run's events (besides the agent's ``on_event``).
             history: earlier messages, extended in place with this run's.
             model: run on another model of the same endpoint (its capabilities are looked up).
+            overrides: this run's own limits and request options, by their option names:
+                ``max_turns``, ``max_cost``, ``timeout``, ``tool_timeout``, ``stream``, ``system``.
 
         Raises:
             ConfigError: the prompt is empty, or (when the agent is not entered yet) an option
@@ -293,22 +296,29 @@ class Agent:
             raise ConfigError("the prompt is empty", source="PROMPT")
         if self._stack is None:
             async with self:
-                return await self.run(prompt, on_event=on_event, history=history, model=model)
+                return await self.run(prompt, on_event=on_event, history=history, model=model, **overrides)
         from agent.loop import run_agent
 
         assert self._manager is not None
         chat, options = await self._prepare(model or self.model_id)
-        sinks = [sink for sink in (self._emit, on_event) if sink is not None]
+        if overrides:
+            options = _overridden(options, overrides)
+        sinks = [sink for sink in (self.on_event, on_event) if sink is not None]
+        emit: EventSink | None = None
+        if len(sinks) == 1:
+            emit = sinks[0]
+        elif sinks:
 
-        def emit(event: Event) -> None:
-            if isinstance(event, ProtocolSwitched):
-                self._remember_text_protocol(event.model)
-            for sink in sinks:
-                sink(event)
+            def emit(event: Event) -> None:
+                for sink in sinks:
+                    sink(event)
 
+        model_id = model or self.model_id
         result = await run_agent(chat, self._manager, prompt, options, on_event=emit, history=history)
+        if options.protocol == "native" and result.tool_protocol == "text":
+            self._remember_text_protocol(model_id)
         result.servers = self.servers()
-        suggestions = self._suggestions.get(model or self.model_id)
+        suggestions = self._suggestions.get(model_id)
         if isinstance(result.exception, ModelNotFoundError) and suggestions:
             result.fail(_with_suggestions(result.exception, suggestions))
         return result
@@ -373,3 +383,15 @@ def _with_suggestions(error: ModelNotFoundError, suggestions: tuple[str, ...]) -
         metadata=error.metadata,
         model=error.model,
     )
+
+
+_PER_RUN = ("max_turns", "max_cost", "timeout", "tool_timeout", "stream", "system")
+
+
+def _overridden(options: RunOptions, overrides: dict[str, Any]) -> RunOptions:
+    """``options`` with one run's own values (checked like the agent's options)."""
+    unknown = [name for name in overrides if name not in _PER_RUN]
+    if unknown:
+        raise ConfigError(f"a run cannot override {unknown[0]!r}; it can: {', '.join(_PER_RUN)}")
+    checked = parse_options(overrides)
+    return dataclasses.replace(options, **{name: getattr(checked, name) for name in overrides})

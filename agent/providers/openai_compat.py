@@ -65,7 +65,9 @@ def create_http_client(timeout_seconds: float) -> httpx.AsyncClient:
         raise ConfigError(f"timeout_seconds must be a positive number, got {timeout_seconds!r}")
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout_seconds, connect=min(CONNECT_TIMEOUT_SECONDS, timeout_seconds)),
-        limits=httpx.Limits(max_connections=32, max_keepalive_connections=16, keepalive_expiry=120.0),
+        # One pool serves every concurrent run of an Agent: as many connections as httpx's default
+        # (fewer queue requests, and the pool's scheduler is linear in the queue), most kept alive.
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=64, keepalive_expiry=120.0),
         headers={"User-Agent": f"agent/{__version__}"},
     )
 
@@ -116,7 +118,7 @@ class OpenAICompatibleModel:
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
         headers.update(extra_headers or {})
-        self._headers = headers
+        self._headers = httpx.Headers(headers)  # normalised once, not on every request
 
     def __repr__(self) -> str:
         route = f", route_models={list(self._route)!r}" if len(self._route) > 1 else ""
