@@ -19,8 +19,7 @@ names what went wrong and where, and maps to one documented exit code::
     │   └── BadResponseError                   a 200 without choices, an error chunk, bad JSON
     │       └── ResponseLimitError             too large, or JSON nested too deeply: not retried
     └── McpError                               an MCP server could not be used
-        ├── ServerStartError                   a server did not start or initialise
-        └── ToolCallError                      a call failed at the protocol level
+        └── ServerStartError                   a server did not start or initialise
 
 Signals to the model (unknown tool, bad arguments, a tool that failed or timed out) are not
 exceptions: the loop turns them into tool results and the run goes on.
@@ -48,7 +47,6 @@ __all__ = [
     "RateLimitError",
     "ResponseLimitError",
     "ServerStartError",
-    "ToolCallError",
 ]
 
 
@@ -234,7 +232,3 @@ class ServerStartError(McpError):
     def __init__(self, message: str, *, server: str, stderr_tail: str = "") -> None:
         self.stderr_tail = stderr_tail
         super().__init__(message, server=server)
-
-
-class ToolCallError(McpError):
-    """A tool call failed at the protocol level (connection lost, server error)."""
