@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import anyio
 
 from agent.cli.common import run_command, warn
 from agent.cli.exit_codes import EXIT_OK
@@ -22,39 +18,10 @@ from agent.errors import ConfigError
 from agent.options import OutputOptions
 
 if TYPE_CHECKING:
-    from agent.core.agent import Agent
-    from agent.core.endpoint import Endpoint
-    from agent.models.capabilities import ToolChoice
-    from agent.models.catalog import Catalog
+    from agent.core.probing import ProbePlan
     from agent.models.probe import ModelProbe
 
 __all__ = ["execute", "probe_lines"]
-
-
-@dataclass
-class _Plan:
-    """What is known about one model before probing it."""
-
-    model: str
-    required_unsupported: str | None = None
-    tool_choice: tuple[ToolChoice, ...] | None = None
-    probe: ModelProbe | None = None
-    recorded: dict[str, Any] = field(default_factory=dict)
-
-
-def _plan(model: str, catalog: Catalog | None) -> _Plan:
-    """The catalog's (and vendor rules') word on ``tool_choice``; earlier probes are ignored on purpose."""
-    from agent.models.capabilities import resolve
-
-    entry = catalog.lookup(model) if catalog is not None else None
-    if catalog is not None and catalog.entries and entry is None:
-        warn(f"model {model} is not in the endpoint's catalog (check the id with `agent models --search`)")
-    caps = resolve(model, catalog_entry=entry)
-    reason = None
-    if not caps.allows_tool_choice("required"):
-        source = caps.sources.get("tool_choice", "catalog")
-        reason = f"not sent: the {source} says tool_choice=required is unsupported"
-    return _Plan(model, reason, caps.tool_choice)
 
 
 def _cells(probe: ModelProbe) -> list[str]:
@@ -124,7 +91,7 @@ def execute(values: dict[str, Any]) -> int:
 async def _main(agent_values: dict[str, Any], output: OutputOptions, own: dict[str, Any]) -> int:
     from agent.cli.trust import settle_project_trust
     from agent.core.agent import Agent
-    from agent.models.resolution import load_catalog_or_note
+    from agent.core.probing import probe_models
     from agent.options import parse_options
 
     models = list(dict.fromkeys(m.strip() for m in own["model_ids"]))
@@ -133,19 +100,21 @@ async def _main(agent_values: dict[str, Any], output: OutputOptions, own: dict[s
     options = parse_options({**agent_values, "model": models[0], "no_servers": True}, as_flags=True)
     settle_project_trust(interactive=not output.json_output)
     async with Agent(options) as agent:
-        endpoint = agent.endpoint
-        catalog, note = await load_catalog_or_note(
-            agent.http, endpoint.base_url, api_key=endpoint.optional_key(), env=endpoint.env
+        plans, note = await probe_models(
+            agent, models, concurrency=own["concurrency"], check_timeout=own["check_timeout"], on_done=_done
         )
-        if note:
-            warn(note)
-        plans = [_plan(m, catalog) for m in models]
-        limiter = anyio.CapacityLimiter(own["concurrency"])
-        async with anyio.create_task_group() as tg:
-            for plan in plans:
-                tg.start_soon(_probe_one, plan, agent, own["check_timeout"], limiter)
+    if note:
+        warn(note)
+    for plan in plans:
+        if plan.listed is False:
+            warn(f"model {plan.model} is not in the endpoint's catalog (look it up: `agent models --search`)")
+        if plan.store_error:
+            warn(f"could not store the verdicts for {plan.model}: {plan.store_error}")
+        elif plan.recorded.get("native_tools") is False:
+            warn(
+                f"{plan.model}: no native tool calls; `agent run --protocol auto` will use the text protocol"
+            )
     probes = [p.probe for p in plans if p.probe is not None]
-    _record(plans, endpoint)
     if output.json_output:
         sys.stdout.write(json_safe(json.dumps([_json(p) for p in plans], ensure_ascii=False)) + "\n")
     else:
@@ -158,46 +127,14 @@ async def _main(agent_values: dict[str, Any], output: OutputOptions, own: dict[s
     return EXIT_OK
 
 
-async def _probe_one(plan: _Plan, agent: Agent, check_timeout: float, limiter: anyio.CapacityLimiter) -> None:
-    from agent.models.probe import probe_model
-
-    async with limiter:
-        started = time.perf_counter()
-        plan.probe = await probe_model(
-            agent.chat_model(plan.model),
-            required_unsupported=plan.required_unsupported,
-            check_timeout=check_timeout,
-        )
-    took = format_duration((time.perf_counter() - started) * 1000)
+def _done(plan: ProbePlan) -> None:
+    assert plan.probe is not None
     counts = {v: sum(c.verdict == v for c in plan.probe.checks) for v in ("pass", "fail", "error", "skip")}
     summary = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
-    warn(f"{plan.model}: {summary} ({took})", level="info")
+    warn(f"{plan.model}: {summary} ({format_duration(plan.seconds * 1000)})", level="info")
 
 
-def _record(plans: Sequence[_Plan], endpoint: Endpoint) -> None:
-    """Store what the verdicts established, so ``agent run --protocol auto`` starts right."""
-    from agent.cache import user_cache_dir
-    from agent.models.probe_store import ProbeStore
-
-    store = ProbeStore.in_cache_dir(user_cache_dir(endpoint.env))
-    for plan in plans:
-        probe = plan.probe
-        if probe is None or probe.errored:
-            continue
-        facts = probe.facts(plan.tool_choice)
-        try:
-            store.record(endpoint.base_url, plan.model, facts, note=probe.note())
-        except ConfigError as exc:
-            warn(f"could not store the verdicts for {plan.model}: {exc}")
-            continue
-        plan.recorded = facts.model_dump(mode="json", exclude_none=True)
-        if facts.native_tools is False:
-            warn(
-                f"{plan.model}: no native tool calls; `agent run --protocol auto` will use the text protocol"
-            )
-
-
-def _json(plan: _Plan) -> dict[str, Any]:
+def _json(plan: ProbePlan) -> dict[str, Any]:
     probe = plan.probe
     assert probe is not None
     return {
