@@ -211,13 +211,20 @@ def trust(
     raise typer.Exit(execute(TrustArgs(directory=directory, list_only=list_only, forget=forget)))
 
 
-def main() -> None:
-    """Console-script entry point: a usage mistake is one line on stderr and exit code 2."""
+def main(*, whole_process: bool = True) -> None:
+    """Console-script entry point: a usage mistake is one line on stderr and exit code 2.
+
+    ``whole_process`` says the process is ours alone (the console script), so start-up may
+    tune it (freeze the start-up heap); tests running the CLI in-process pass ``False``.
+    """
     from typer.exceptions import TyperException
 
     from agent.cli.terminal import install
 
     install()
+    import agent.cli
+
+    agent.cli.FREEZE_HEAP_AFTER_START = whole_process
     try:
         code = app(standalone_mode=False)
     except TyperException as exc:  # click's usage and parameter errors

@@ -8,6 +8,7 @@ from typing import Any
 
 import anyio
 
+import agent.cli as agent_cli
 from agent.cli.common import first_agent_error, internal_error, read_prompt
 from agent.cli.exit_codes import EXIT_INTERRUPTED, exit_code_for
 from agent.cli.options import split_values
@@ -64,9 +65,10 @@ class _Runner:
             line = servers_line(agent.servers())
             if line:
                 sys.stderr.write(line + "\n")
-            # Start-up is over: keep the collector from rescanning every imported object
-            # (full collections over them cost 30-50 ms in long runs).
-            gc.freeze()
+            if agent_cli.FREEZE_HEAP_AFTER_START:
+                # Start-up is over: keep the collector from rescanning every imported object
+                # (full collections over them cost 30-50 ms in long runs).
+                gc.freeze()
             self.result = await agent.run(prompt)
         return self.result
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -56,8 +57,17 @@ def run_agent_cli(
     cwd: Path,
     stdin: str | None = None,
     timeout: float = 60,
+    process: bool = False,
 ) -> Completed:
-    """Run ``agent ARGS...`` as a user would and capture everything."""
+    """Run ``agent ARGS...`` as a user would and capture everything.
+
+    In this process by default (the console entry point with this environment, working
+    directory, argv and streams; MCP servers are still real processes): behaviour tests need
+    not pay for a Python start-up each. ``process=True`` runs the installed ``agent`` executable,
+    for tests whose subject is the process itself.
+    """
+    if not process:
+        return _in_process(list(args), env, cwd, stdin)
     proc = subprocess.run(
         [AGENT, *args],
         env=env,
@@ -69,3 +79,28 @@ def run_agent_cli(
         check=False,
     )
     return Completed(proc.returncode, proc.stdout, proc.stderr)
+
+
+def _in_process(args: list[str], env: dict[str, str], cwd: Path, stdin: str | None) -> Completed:
+    """``agent ARGS...`` through the console entry point, inside this process."""
+    from agent.cli.app import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    saved_streams = (sys.stdin, sys.stdout, sys.stderr, sys.argv)
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    sys.stdin, sys.stdout, sys.stderr, sys.argv = io.StringIO(stdin or ""), out, err, ["agent", *args]
+    code: int
+    try:
+        main(whole_process=False)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.stdin, sys.stdout, sys.stderr, sys.argv = saved_streams
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return Completed(code, out.getvalue(), err.getvalue())

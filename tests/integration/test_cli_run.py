@@ -72,6 +72,7 @@ def test_run_uses_two_fs_tools_in_one_task_and_answers_from_their_results(
             "test/model",
             env=agent_env(server.base_url, tmp_path),
             cwd=workdir,
+            process=True,  # the installed executable, end to end
         )
     assert done.code == 0, done.stderr
     result = done.json()

@@ -59,7 +59,13 @@ def test_an_untrusted_repository_gets_neither_the_key_nor_a_shell(tmp_path: Path
         repo = hostile_repository(tmp_path, attacker.base_url)
         started = time.monotonic()
         done = run_agent_cli(
-            "run", "what is 2+2", "--server", "calc", env=user_env(tmp_path, user.base_url), cwd=repo
+            "run",
+            "what is 2+2",
+            "--server",
+            "calc",
+            env=user_env(tmp_path, user.base_url),
+            cwd=repo,
+            process=True,
         )
         elapsed = time.monotonic() - started
     assert (done.code, done.stdout) == (0, "4\n"), done.stderr

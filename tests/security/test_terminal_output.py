@@ -31,7 +31,9 @@ def assert_clean(text: str) -> None:
 @pytest.mark.parametrize("stream", ["--stream", "--no-stream"])
 def test_an_answer_cannot_write_escape_sequences_to_stdout(tmp_path: Path, stream: str) -> None:
     with ScriptedOpenRouter(reply(f"{HOSTILE}{VISIBLE}{HOSTILE}")) as server:
-        done = run_agent_cli("run", "hi", stream, env=agent_env(server.base_url, tmp_path), cwd=tmp_path)
+        done = run_agent_cli(
+            "run", "hi", stream, env=agent_env(server.base_url, tmp_path), cwd=tmp_path, process=True
+        )
     assert done.code == 0, done.stderr
     assert_clean(done.stdout)
     assert_clean(done.stderr)
