@@ -265,10 +265,12 @@ def connection_error(
         return BadResponseError(f"the response from {url} could not be decoded: {detail}", model=model)
     reason = _unreachable_reason(exc, detail)
     if reason is not None:
+        # A name that does not resolve or a TLS failure will not fix itself in a second.
+        permanent = reason.startswith(("host name lookup failed", "TLS handshake failed"))
         return ProviderConnectionError(
             f"cannot reach the endpoint {_host(url)} ({reason}); {_CHECK_ENDPOINT}",
             model=model,
-            metadata={"error_type": UNREACHABLE},
+            metadata={"error_type": UNREACHABLE, "permanent": permanent},
         )
     if isinstance(exc, httpx.TimeoutException):
         message = f"the request to {url} timed out ({type(exc).__name__})"

@@ -60,7 +60,7 @@ def retry_delay(
         now: the current Unix time in seconds, for ``X-RateLimit-Reset`` times.
         max_wait: the longest server-requested wait that is honoured rather than given up on.
     """
-    if attempt > max_retries or not type(error).retryable:
+    if attempt > max_retries or not type(error).retryable or error.metadata.get("permanent") is True:
         return None
     if isinstance(error, RateLimitError) and is_daily_limit(error):
         return None

@@ -146,3 +146,21 @@ def test_rate_limit_reset_reads_milliseconds_or_seconds(
     metadata: dict[str, Any], expected: float | None
 ) -> None:
     assert rate_limit_reset(limited(metadata=metadata)) == expected
+
+
+def test_an_endpoint_whose_name_does_not_resolve_is_not_retried_but_a_refused_one_is() -> None:
+    import socket
+
+    import httpx
+
+    from agent.providers.http_errors import connection_error
+
+    def failure(cause: BaseException) -> ProviderError:
+        exc = httpx.ConnectError("connect failed")
+        exc.__cause__ = cause
+        return connection_error(exc, url="https://api.example.invalid/v1", model="m", secret=None)
+
+    unresolved = failure(socket.gaierror(-2, "Name or service not known"))
+    refused = failure(ConnectionRefusedError(111, "Connection refused"))
+    assert retry_delay(unresolved, 1, max_retries=2) is None
+    assert retry_delay(refused, 1, max_retries=2, rng=lambda: 0.5) is not None
