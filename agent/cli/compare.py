@@ -28,6 +28,7 @@ from agent.events import (
 )
 from agent.options import OutputOptions
 from agent.result import RunResult
+from agent.text import one_line
 
 if TYPE_CHECKING:
     from agent.core.agent import Agent
@@ -90,11 +91,8 @@ def compare_lines(entries: Sequence[tuple[str, RunResult]]) -> list[str]:
     lines = [*text_table(headers, rows, right={3, 4, 5, 6, 7}), ""]
     width = max(len(model) for model, _ in entries)
     for model, result in entries:
-        text = " ".join(result.output.split()) if result.output else ""
-        if result.error is not None:
-            text = f"error: {result.error.message}"
-        if len(text) > _ANSWER_WIDTH:
-            text = text[: _ANSWER_WIDTH - 1] + "…"
+        text = f"error: {result.error.message}" if result.error is not None else result.output
+        text = one_line(text, _ANSWER_WIDTH)
         lines.append(f"{model.ljust(width)}  {text or '(no answer)'}".rstrip())
     return lines
 
