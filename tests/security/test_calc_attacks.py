@@ -7,39 +7,20 @@ is refused in one line, and an innocent call made at the same time answers promp
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-import anyio
 import pytest
-from mcp import Client, StdioServerParameters
 
-from tests.servers.helpers import call
+from tests.security.alongside import attack_alongside
 
 pytestmark = pytest.mark.anyio
 
-REPO = Path(__file__).resolve().parents[2]
-PROMPT = 10  # seconds: generous; before the fix the innocent call waited for minutes
 PREFIX = "Error executing tool evaluate: cannot evaluate "
 
 
 async def _attack_alongside_an_innocent_call(expression: str) -> tuple[tuple[bool, str], tuple[bool, str]]:
     """Send the attack, then ``1 + 1`` while it runs; both must answer within ``PROMPT`` seconds."""
-    params = StdioServerParameters(command=sys.executable, args=["-m", "servers.calc"], cwd=str(REPO))
-    results: dict[str, tuple[bool, str]] = {}
-    with anyio.fail_after(60):  # start-up of a fresh interpreter on a loaded machine
-        async with Client(params, mode="legacy") as client:
-            await client.list_tools()
-
-            async def attack() -> None:
-                with anyio.fail_after(PROMPT):
-                    results["attack"] = await call(client, "evaluate", {"expression": expression})
-
-            async with anyio.create_task_group() as group:
-                group.start_soon(attack)
-                with anyio.fail_after(PROMPT):
-                    results["innocent"] = await call(client, "evaluate", {"expression": "1 + 1"})
-    return results["attack"], results["innocent"]
+    return await attack_alongside(
+        ["servers.calc"], "evaluate", {"expression": expression}, {"expression": "1 + 1"}
+    )
 
 
 @pytest.mark.parametrize(

@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import sys
 from pathlib import Path
 
-import anyio
 import pytest
-from mcp import Client, StdioServerParameters
 
-from tests.servers.helpers import call
+from tests.security.alongside import attack_alongside
 
 pytestmark = pytest.mark.anyio
 
 REPO = Path(__file__).resolve().parents[2]
-PROMPT = 10  # seconds: generous; before the fix the innocent call could wait forever
 PREFIX = "Error executing tool query: "
 INNOCENT = (False, '{"columns": ["1"], "rows": [[1]], "row_count": 1}')
 
@@ -42,23 +38,9 @@ async def _attack_alongside_an_innocent_call(
     db: Path, sql: str, *options: str
 ) -> tuple[tuple[bool, str], tuple[bool, str]]:
     """Send the attack, then ``SELECT 1`` while it runs; both must answer within ``PROMPT`` seconds."""
-    params = StdioServerParameters(
-        command=sys.executable, args=["-m", "servers.sqlite", str(db), *options], cwd=str(REPO)
+    return await attack_alongside(
+        ["servers.sqlite", str(db), *options], "query", {"sql": sql}, {"sql": "SELECT 1"}
     )
-    results: dict[str, tuple[bool, str]] = {}
-    with anyio.fail_after(60):  # start-up of a fresh interpreter on a loaded machine
-        async with Client(params, mode="legacy") as client:
-            await client.list_tools()
-
-            async def attack() -> None:
-                with anyio.fail_after(PROMPT):
-                    results["attack"] = await call(client, "query", {"sql": sql})
-
-            async with anyio.create_task_group() as group:
-                group.start_soon(attack)
-                with anyio.fail_after(PROMPT):
-                    results["innocent"] = await call(client, "query", {"sql": "SELECT 1"})
-    return results["attack"], results["innocent"]
 
 
 @pytest.mark.parametrize(
