@@ -18,7 +18,6 @@ from tests.security.alongside import attack_alongside
 
 pytestmark = pytest.mark.anyio
 
-REPO = Path(__file__).resolve().parents[2]
 PREFIX = "Error executing tool query: "
 INNOCENT = (False, '{"columns": ["1"], "rows": [[1]], "row_count": 1}')
 
