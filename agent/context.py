@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agent.errors import ContextLengthError
-from agent.messages import AssistantMessage, Message, ToolMessage, ToolSpec, Usage
-from agent.tokens import TokenCounter, message_tokens, text_tokens
+from agent.messages import AssistantMessage, MediaPart, Message, ToolMessage, ToolSpec, Usage
+from agent.tokens import CHARS_PER_TOKEN, TokenCounter, message_tokens, text_tokens
 
 __all__ = [
     "Compaction",
@@ -99,6 +99,35 @@ class OutputCap:
                 limit = by_tokens if limit is None else min(limit, by_tokens)
         return text if limit is None else cap_text(text, limit)
 
+    def apply_with_media(self, text: str, media: Sequence[MediaPart]) -> tuple[str, tuple[MediaPart, ...]]:
+        """Cap a result with images or audio as one: each clip or image counts by its bytes.
+
+        The text is capped as :meth:`apply` does; media that does not fit in what the limit
+        leaves is left out, with a notice the model sees (the text still describes it).
+        """
+        text = self.apply(text)
+        limit = self.max_chars
+        if self.max_tokens is not None:
+            by_tokens = int(self.max_tokens * CHARS_PER_TOKEN)
+            limit = by_tokens if limit is None else min(limit, by_tokens)
+        if limit is None:
+            return text, tuple(media)
+        room = limit - len(text)
+        kept: list[MediaPart] = []
+        notices: list[str] = []
+        for part in media:
+            size = part.size
+            if size <= room:
+                kept.append(part)
+                room -= size
+                continue
+            what = "image" if part.type == "image" else "audio clip"
+            notices.append(
+                f"[{what} left out: {part.mime_type}, {size:,} bytes, more than the "
+                f"{max(room, 0):,} left of the {limit:,}-character limit of one tool result]"
+            )
+        return "\n".join([text, *notices]), tuple(kept)
+
 
 def placeholder(chars: int) -> str:
     """What a removed tool result says instead of its content."""
@@ -140,7 +169,10 @@ def compact_tool_results(messages: list[Message], sizes: Sequence[int], excess: 
         message = messages[index]
         if not isinstance(message, ToolMessage) or message.content.startswith(_PLACEHOLDER_PREFIX):
             continue
-        replacement = message.model_copy(update={"content": placeholder(len(message.content))})
+        update: dict[str, object] = {"content": placeholder(len(message.content))}
+        if message.media:
+            update["media"] = ()
+        replacement = message.model_copy(update=update)
         saving = sizes[index] - message_tokens(replacement)
         if saving <= 0:
             continue

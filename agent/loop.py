@@ -26,6 +26,7 @@ from agent.events import (
     TurnStarted,
 )
 from agent.messages import (
+    MediaPart,
     Message,
     ModelResponse,
     RequestSettings,
@@ -40,6 +41,7 @@ from agent.providers.base import ChatModel, DeltaCallback, DeltaKind
 from agent.providers.text_protocol_model import TextProtocolModel
 from agent.result import ErrorInfo, RunResult, ToolCallRecord
 from agent.run_context import RunContext, ToolProtocol
+from agent.schema_shapes import SCHEMA_PROFILES, SchemaProfile
 from agent.tool_schema import ArgumentValidator, model_parameters
 from agent.tools import ToolInfo, ToolOutcome, Toolset
 
@@ -69,6 +71,12 @@ class RunOptions:
     With ``context_window`` known, requests are kept within ``context_window - reserve_tokens``
     by compacting old tool results; without it only ``max_tool_output_chars`` caps each result.
 
+    ``image_input`` and ``audio_input`` say whether the model takes images and audio (its
+    capabilities): tool results then bring theirs along; otherwise the model gets them described.
+
+    ``tool_schema_profile`` is the dialect the model takes tool schemas in (its capabilities,
+    see :mod:`agent.schema_shapes`); arguments are still checked against the servers' schemas.
+
     Raises:
         ConfigError: a context option is out of range.
     """
@@ -86,11 +94,19 @@ class RunOptions:
     max_tool_output_chars: int | None = 100_000
     protocol: ToolProtocol = "native"
     protocol_switch: bool = True
+    image_input: bool = False
+    audio_input: bool = False
+    tool_schema_profile: SchemaProfile = "full"
 
     def __post_init__(self) -> None:
         if self.context_window is not None and self.context_window <= 0:
             raise ConfigError(
                 f"must be a positive number of tokens, got {self.context_window}", field="context_window"
+            )
+        if self.tool_schema_profile not in SCHEMA_PROFILES:
+            raise ConfigError(
+                f"must be one of {', '.join(SCHEMA_PROFILES)}, got {self.tool_schema_profile!r}",
+                field="tool_schema_profile",
             )
         if self.reserve_tokens < 0:
             raise ConfigError(f"must not be negative, got {self.reserve_tokens}", field="reserve_tokens")
@@ -102,9 +118,13 @@ class RunOptions:
 
 
 class _ToolTable:
-    """The model-facing view of a toolset, rebuilt only when the toolset's tool list changes."""
+    """The model-facing view of a toolset, rebuilt only when the toolset's tool list changes.
 
-    def __init__(self) -> None:
+    Specs carry the schemas shaped for ``profile``; validators use the servers' own schemas.
+    """
+
+    def __init__(self, profile: SchemaProfile = "full") -> None:
+        self.profile = profile
         self._source: Sequence[ToolInfo] | None = None
         self.names = ToolNameMap(())
         self.specs: list[ToolSpec] = []
@@ -123,7 +143,7 @@ class _ToolTable:
             ToolSpec(
                 name=self.names.name_for(t.server, t.name),
                 description=t.description,
-                parameters=model_parameters(t.input_schema),
+                parameters=model_parameters(t.input_schema, self.profile),
             )
             for t in tools
         ]
@@ -139,21 +159,23 @@ class _ToolTable:
         return validator
 
 
-_TABLES: dict[int, tuple[Sequence[ToolInfo], _ToolTable]] = {}
-"""Tool tables by the identity of the tool list they were built from: concurrent and later runs
-over an unchanged toolset share one (toolsets return the same list object until tools change)."""
+_TABLES: dict[tuple[int, SchemaProfile], tuple[Sequence[ToolInfo], _ToolTable]] = {}
+"""Tool tables by the identity of the tool list they were built from and the schema profile:
+concurrent and later runs over an unchanged toolset share one (toolsets return the same list
+object until tools change), so schemas are shaped once per tool list and profile, not per turn."""
 _MAX_TABLES = 16
 
 
-def _table_for(tools: Sequence[ToolInfo]) -> _ToolTable:
-    known = _TABLES.get(id(tools))
+def _table_for(tools: Sequence[ToolInfo], profile: SchemaProfile = "full") -> _ToolTable:
+    key = (id(tools), profile)
+    known = _TABLES.get(key)
     if known is not None and known[0] is tools:
         return known[1]
-    table = _ToolTable()
+    table = _ToolTable(profile)
     table.update(tools)
     if len(_TABLES) >= _MAX_TABLES:
         _TABLES.pop(next(iter(_TABLES)))
-    _TABLES[id(tools)] = (tools, table)
+    _TABLES[key] = (tools, table)
     return table
 
 
@@ -171,7 +193,7 @@ class _Run:
         self.run = RunContext(
             on_event=on_event, protocol=options.protocol, protocol_switch=options.protocol_switch
         )
-        self.table = _table_for(toolset.tools())
+        self.table = _table_for(toolset.tools(), options.tool_schema_profile)
         self.limiter = anyio.CapacityLimiter(max(1, options.max_parallel_tools))
         self.context = ContextGuard(
             options.context_window, options.reserve_tokens, options.max_tool_output_chars
@@ -199,7 +221,7 @@ class _Run:
     async def turns(self, history: list[Message]) -> None:
         options = self.options
         for turn in range(1, options.max_turns + 1):
-            self.table = _table_for(self.toolset.tools())
+            self.table = _table_for(self.toolset.tools(), options.tool_schema_profile)
             tool_choice = options.tool_choice
             if tool_choice == "required" and turn > 1:
                 tool_choice = "auto"
@@ -336,7 +358,11 @@ class _Run:
         if outcome is None and ref is not None:
             outcome = await self._invoke(ref, call.name, arguments)
         assert outcome is not None
-        text = cap.apply(outcome.text)
+        media = self._takes(outcome.media) if outcome.media else ()
+        if media:  # the cap weighs the text and the media as one result
+            text, media = cap.apply_with_media(outcome.text, media)
+        else:
+            text = cap.apply(outcome.text)
         record = ToolCallRecord(
             id=call.id,
             server=server,
@@ -348,8 +374,22 @@ class _Run:
         )
         if self.on_event is not None:
             self.emit(ToolCallFinished(call=record))
-        message = ToolMessage(tool_call_id=call.id, name=call.name, content=text, is_error=outcome.is_error)
+        if media:
+            message = ToolMessage(
+                tool_call_id=call.id, name=call.name, content=text, is_error=outcome.is_error, media=media
+            )
+        else:  # the common case builds the message exactly as before media existed
+            message = ToolMessage(
+                tool_call_id=call.id, name=call.name, content=text, is_error=outcome.is_error
+            )
         return message, record
+
+    def _takes(self, media: tuple[MediaPart, ...]) -> tuple[MediaPart, ...]:
+        """The images and audio clips the model takes as input; the result's text describes the rest."""
+        options = self.options
+        return tuple(
+            part for part in media if (options.image_input if part.type == "image" else options.audio_input)
+        )
 
     async def _invoke(self, ref: ToolRef, name: str, arguments: dict[str, Any]) -> ToolOutcome:
         timeout = self.options.tool_timeout

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import secrets
 import string
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "AssistantMessage",
+    "AudioPart",
+    "ImagePart",
+    "MediaPart",
     "Message",
     "ModelResponse",
     "RequestSettings",
@@ -23,6 +27,8 @@ __all__ = [
     "ToolSpec",
     "Usage",
     "UserMessage",
+    "base64_size",
+    "describe_media",
     "new_call_id",
 ]
 
@@ -74,6 +80,53 @@ class ToolCall(_Model):
         return value
 
 
+def base64_size(data: str) -> int:
+    """The number of bytes base64 ``data`` decodes to, without decoding it."""
+    return len(data) * 3 // 4 - data.count("=", max(0, len(data) - 2))
+
+
+class ImagePart(_Model):
+    """An image a tool returned, for models that take image input: base64 ``data`` of ``mime_type``."""
+
+    type: Literal["image"] = "image"
+    data: str
+    mime_type: str
+
+    @property
+    def size(self) -> int:
+        """The image's size in bytes."""
+        return base64_size(self.data)
+
+
+class AudioPart(_Model):
+    """An audio clip a tool returned, for models that take audio input: base64 ``data`` of ``mime_type``."""
+
+    type: Literal["audio"] = "audio"
+    data: str
+    mime_type: str
+
+    @property
+    def size(self) -> int:
+        """The clip's size in bytes."""
+        return base64_size(self.data)
+
+
+MediaPart = Annotated[ImagePart | AudioPart, Field(discriminator="type")]
+"""Content a message carries besides its text (only to models whose input modalities take it)."""
+
+
+def describe_media(media: Sequence[ImagePart | AudioPart]) -> str:
+    """``1 image``, ``2 images and 1 audio clip``: what ``media`` holds, for notes to the model."""
+    images = sum(1 for part in media if part.type == "image")
+    clips = len(media) - images
+    kinds = [
+        f"{count} {noun}{'' if count == 1 else 's'}"
+        for count, noun in ((images, "image"), (clips, "audio clip"))
+        if count
+    ]
+    return " and ".join(kinds)
+
+
 class SystemMessage(_Model):
     """Instructions for the model."""
 
@@ -82,10 +135,15 @@ class SystemMessage(_Model):
 
 
 class UserMessage(_Model):
-    """What the user (or the text protocol, carrying tool results) says."""
+    """What the user (or the text protocol, carrying tool results) says.
+
+    ``media`` (images, audio) goes after the text; only tool results bring it, and only for
+    models that take it.
+    """
 
     role: Literal["user"] = "user"
     content: str
+    media: tuple[MediaPart, ...] = ()
 
 
 class AssistantMessage(_Model):
@@ -99,13 +157,19 @@ class AssistantMessage(_Model):
 
 
 class ToolMessage(_Model):
-    """The result of one tool call, answering the call with the same id."""
+    """The result of one tool call, answering the call with the same id.
+
+    ``content`` is the whole result as text (images and audio described in place); ``media``
+    holds the images and audio clips themselves when the model takes them. How media reaches
+    the model is the provider adapter's business (OpenAI-style APIs take none in tool messages).
+    """
 
     role: Literal["tool"] = "tool"
     tool_call_id: str
     name: str
     content: str
     is_error: bool = False
+    media: tuple[MediaPart, ...] = ()
 
 
 Message = Annotated[

@@ -45,6 +45,7 @@ class Flag:
         metavar: how the value is shown in ``--help``.
         at_least: the smallest value allowed, if bounded.
         above: the value must be greater than this, if bounded.
+        pairs: the flag is repeated as ``NAME=VALUE``; the option is the mapping they make.
     """
 
     names: tuple[str, ...]
@@ -54,6 +55,7 @@ class Flag:
     metavar: str | None = None
     at_least: float | None = None
     above: float | None = None
+    pairs: bool = False
 
 
 def _flag(
@@ -64,8 +66,9 @@ def _flag(
     metavar: str | None = None,
     at_least: float | None = None,
     above: float | None = None,
+    pairs: bool = False,
 ) -> Flag:
-    return Flag(names, help, config, cli_type, metavar, at_least, above)
+    return Flag(names, help, config, cli_type, metavar, at_least, above, pairs)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,6 +159,33 @@ class AgentOptions:
             at_least=1,
         ),
     ] = None
+    resources: Annotated[
+        list[str],
+        _flag(
+            "--resource",
+            help="Add an MCP resource to the conversation, before the prompt: SERVER:URI. Repeatable.",
+            metavar="SERVER:URI",
+        ),
+    ] = field(default_factory=list)
+    server_prompt: Annotated[
+        str | None,
+        _flag(
+            "--prompt",
+            help="Start from an MCP server's prompt: SERVER:NAME. Its messages open the conversation; "
+            "PROMPT, if given, follows them.",
+            metavar="SERVER:NAME",
+        ),
+    ] = None
+    prompt_args: Annotated[
+        dict[str, str],
+        _flag(
+            "--arg",
+            help="An argument of the --prompt prompt: NAME=VALUE. Repeatable.",
+            metavar="NAME=VALUE",
+            cli_type=list[str],
+            pairs=True,
+        ),
+    ] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -228,6 +258,10 @@ def parse_options(values: dict[str, Any], *, as_flags: bool = False) -> AgentOpt
     unknown = [key for key in values if key not in names]
     if unknown:
         raise ConfigError(f"unknown option {unknown[0]!r}; expected one of: {', '.join(names)}")
+    values = {
+        key: _pairs(value, _where(key, as_flags=as_flags)) if flag_of(AgentOptions, key).pairs else value
+        for key, value in values.items()
+    }
     try:
         options: AgentOptions = _adapter().validate_python(values)
     except ValidationError as exc:
@@ -242,6 +276,26 @@ def parse_options(values: dict[str, Any], *, as_flags: bool = False) -> AgentOpt
     for name in values:
         _check_bounds(name, getattr(options, name), as_flags=as_flags)
     return options
+
+
+def _where(name: str, *, as_flags: bool) -> str:
+    """How a problem with option ``name`` is located: its CLI flag, or the keyword."""
+    return flag_of(AgentOptions, name).names[-1].split("/")[0] if as_flags else name
+
+
+def _pairs(value: Any, where: str) -> Any:
+    """Repeated ``NAME=VALUE`` values as a mapping (None as an empty one; a mapping as given)."""
+    if value is None:
+        return {}
+    if not isinstance(value, list | tuple):
+        return value
+    pairs: dict[str, Any] = {}
+    for item in value:
+        name, equals, text = str(item).partition("=")
+        if not equals or not name.strip():
+            raise ConfigError(f"expected NAME=VALUE, got {item!r}", source=where)
+        pairs[name.strip()] = text
+    return pairs
 
 
 def _check_bounds(name: str, value: Any, *, as_flags: bool) -> None:

@@ -29,6 +29,7 @@ from agent.messages import (
     ToolMessage,
     ToolSpec,
     UserMessage,
+    describe_media,
     new_call_id,
 )
 
@@ -186,17 +187,18 @@ def to_text_history(messages: Sequence[Message]) -> list[Message]:
 
     Assistant tool calls become ``<tool_call>`` blocks after the assistant's text (their
     ``reasoning_details`` are dropped: providers tie them to native calls); each run of tool
-    messages becomes one user message of ``<tool_response>`` blocks. System and user messages
-    are kept; the caller replaces the system prompt with :func:`system_prompt`.
+    messages becomes one user message of ``<tool_response>`` blocks, carrying the results'
+    images and audio after the text. System and user messages are kept; the caller replaces
+    the system prompt with :func:`system_prompt`.
     """
     out: list[Message] = []
-    pending: list[ToolResult] = []
+    pending: list[ToolMessage] = []
     for message in messages:
         if isinstance(message, ToolMessage):
-            pending.append(ToolResult(message.tool_call_id, message.name, message.content, message.is_error))
+            pending.append(message)
             continue
         if pending:
-            out.append(UserMessage(content=format_results(pending)))
+            out.append(_results_message(pending))
             pending = []
         if isinstance(message, AssistantMessage) and message.tool_calls:
             text = "\n".join([message.content or "", *map(format_call, message.tool_calls)]).strip()
@@ -204,8 +206,23 @@ def to_text_history(messages: Sequence[Message]) -> list[Message]:
         else:
             out.append(message)
     if pending:
-        out.append(UserMessage(content=format_results(pending)))
+        out.append(_results_message(pending))
     return out
+
+
+def _results_message(messages: Sequence[ToolMessage]) -> UserMessage:
+    """One user message answering a turn's tool messages, with their media after the text."""
+    results = [ToolResult(m.tool_call_id, m.name, m.content, m.is_error) for m in messages]
+    with_media = [m for m in messages if m.media]
+    if not with_media:
+        return UserMessage(content=format_results(results))
+    notes = [
+        f"[{describe_media(m.media)} of the result of {m.tool_call_id} ({m.name}) "
+        f"{'is' if len(m.media) == 1 else 'are'} attached below]"
+        for m in with_media
+    ]
+    media = tuple(part for m in with_media for part in m.media)
+    return UserMessage(content=format_results(results, notes), media=media)
 
 
 class _Finder:

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from agent.schema_shapes import SchemaProfile, shape
+
 __all__ = ["ArgumentValidator", "model_parameters"]
 
-_DROP_KEYS = frozenset({"$schema", "$id"})
 
+def model_parameters(schema: object, profile: SchemaProfile = "full") -> dict[str, Any]:
+    """The schema as sent to a model whose dialect is ``profile`` (see :mod:`agent.schema_shapes`).
 
-def model_parameters(schema: dict[str, Any]) -> dict[str, Any]:
-    """The schema as sent to the model: an object schema without keys providers reject.
-
-    ``$schema`` (every npm server sends draft-07's) is dropped, and an object schema gets
-    ``properties`` (OpenAI's strict path rejects an object without them).
+    ``full`` passes the schema through, normalised for the wire: ``$schema`` (every npm server
+    sends draft-07's) and ``$id`` are dropped, and the root is an object with ``properties``
+    (OpenAI's strict path rejects an object without them). Never raises: any JSON value gives
+    an object schema. Arguments are validated against the original, not against this.
     """
-    params = {k: v for k, v in schema.items() if k not in _DROP_KEYS}
-    if params.get("type") is None:
-        params["type"] = "object"
-    if params.get("type") == "object" and "properties" not in params:
-        params["properties"] = {}
-    return params
+    return shape(schema, profile)
 
 
 class ArgumentValidator:

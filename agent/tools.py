@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from agent.messages import MediaPart
+
 __all__ = ["ToolInfo", "ToolOutcome", "Toolset"]
 
 
@@ -14,7 +16,8 @@ class ToolInfo:
     """One tool offered by a server, in the runtime's terms.
 
     ``input_schema`` is the schema as the server declared it (used to validate arguments);
-    what the model is shown is derived from it by the loop.
+    what the model is shown is derived from it by the loop. ``output_schema`` is the schema the
+    tool declared for its structured results, if any.
     """
 
     server: str
@@ -23,14 +26,21 @@ class ToolInfo:
     input_schema: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
     read_only: bool = False
     destructive: bool = False
+    output_schema: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ToolOutcome:
-    """What a tool call produced, as text for the model, and whether it failed."""
+    """What a tool call produced: the whole result as text, whether it failed, and its media.
+
+    ``text`` describes every image and audio clip in place (``[image: image/png, 2.0 KiB]``), so
+    it is complete for a model that takes only text; ``media`` holds the images and clips
+    themselves, for models that take them (text-only results leave it empty).
+    """
 
     text: str
     is_error: bool = False
+    media: tuple[MediaPart, ...] = ()
 
 
 class Toolset(Protocol):

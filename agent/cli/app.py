@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import inspect
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -50,6 +51,19 @@ def _own(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> 
 _PROMPT = _own(
     "prompt", Annotated[str, typer.Argument(help="The task for the agent; '-' reads it from stdin.")]
 )
+_RUN_PROMPT = _own(
+    "prompt",
+    Annotated[
+        str | None,
+        typer.Argument(
+            help="The task for the agent; '-' reads it from stdin. "
+            "Optional with --prompt: the server prompt's last message is then the task."
+        ),
+    ],
+    None,
+)
+_INVENTORY_OPTIONS = ("servers", "mcp_config", "no_servers", "provider", "config")
+"""What chooses the servers, as for ``agent run`` (the provider file and trust included)."""
 _CONCURRENCY = _own(
     "concurrency", Annotated[int, typer.Option("--concurrency", min=1, help="Models worked on at once.")], 4
 )
@@ -79,6 +93,15 @@ def _compare(values: dict[str, Any]) -> int:
     return execute(values)
 
 
+def _listing(listing: Literal["servers", "tools", "prompts", "resources"]) -> Callable[[dict[str, Any]], int]:
+    def handler(values: dict[str, Any]) -> int:
+        from agent.cli.servers import execute
+
+        return execute(listing, values)
+
+    return handler
+
+
 command(
     app,
     "run",
@@ -86,7 +109,7 @@ command(
     help="Run an agent on PROMPT with tools from MCP servers until the model answers.\n\n"
     "With no --server, every enabled server of the MCP config is attached.",
     agent_options=RUN_OPTIONS,
-    own=[_PROMPT],
+    own=[_RUN_PROMPT],
 )
 command(
     app,
@@ -190,6 +213,43 @@ command(
         _CONCURRENCY,
     ],
     defaults={"max_turns": 10},
+)
+_LISTING_NOTE = (
+    "\n\nThe servers are chosen as for `agent run` (-s, --mcp-config, --no-servers) and started; "
+    "no model or API key is needed. --json prints one JSON list."
+)
+command(
+    app,
+    "servers",
+    _listing("servers"),
+    help="List the MCP servers: status, transport, protocol version, start-up time, what each offers."
+    + _LISTING_NOTE
+    + " Exit 0 when the listing worked, also with failed servers (their rows say why).",
+    agent_options=_INVENTORY_OPTIONS,
+)
+command(
+    app,
+    "tools",
+    _listing("tools"),
+    help="List the tools of the MCP servers: the name the model sees, hints, arguments, description."
+    + _LISTING_NOTE,
+    agent_options=_INVENTORY_OPTIONS,
+)
+command(
+    app,
+    "prompts",
+    _listing("prompts"),
+    help="List the prompts of the MCP servers and their arguments (use one with `agent run --prompt`)."
+    + _LISTING_NOTE,
+    agent_options=_INVENTORY_OPTIONS,
+)
+command(
+    app,
+    "resources",
+    _listing("resources"),
+    help="List the resources and resource templates of the MCP servers (add one with `agent run --resource`)."
+    + _LISTING_NOTE,
+    agent_options=_INVENTORY_OPTIONS,
 )
 
 

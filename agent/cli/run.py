@@ -14,7 +14,7 @@ from agent.cli.exit_codes import EXIT_INTERRUPTED, exit_code_for
 from agent.cli.options import split_values
 from agent.cli.render import HumanRenderer, describe_error
 from agent.cli.terminal import json_safe
-from agent.errors import AgentError
+from agent.errors import AgentError, ConfigError
 from agent.events import Event, RunFinished, ServerFailed
 from agent.mcp.report import ServerReport
 from agent.options import OutputOptions
@@ -51,13 +51,20 @@ class _Runner:
             return  # the run fails on it: the error line says it once
         self.renderer(event)
 
-    async def main(self, prompt_arg: str, values: dict[str, Any]) -> RunResult:
+    async def main(self, prompt_arg: str | None, values: dict[str, Any]) -> RunResult:
         from agent.cli.trust import settle_project_trust
         from agent.core.agent import Agent
         from agent.options import parse_options
 
-        prompt = read_prompt(prompt_arg)
         options = parse_options(values, as_flags=True)
+        # PROMPT may be left out when a server prompt starts the run (its last message is the task).
+        if prompt_arg is None and options.server_prompt is None:
+            raise ConfigError(  # worded as click's other usage errors
+                "Missing argument 'prompt'. Give the task, '-' to read it from stdin, "
+                "or start from a server prompt with --prompt SERVER:NAME.",
+                source="agent run",
+            )
+        prompt = None if prompt_arg is None else read_prompt(prompt_arg)
         settle_project_trust(interactive=not self.output.json_output and prompt_arg != "-")
         agent = Agent(options, on_event=self.on_event)
         async with agent:

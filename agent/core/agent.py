@@ -10,6 +10,11 @@ Entering an agent loads the provider, starts the MCP servers (in parallel, overl
 HTTP client and the model look-up), and builds the chat model; leaving stops everything.
 Concurrent :meth:`Agent.run` calls share one HTTP pool, one connection per MCP server and one
 chat model, which keeps no per-run state.
+
+What the servers offer needs no model and no API key::
+
+    async with Agent(servers=["calc"]).servers_only() as a:
+        tools = await a.list_tools()      # also list_servers, list_prompts, list_resources
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import AsyncIterator, Mapping
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -35,6 +40,8 @@ if TYPE_CHECKING:
     import httpx
 
     from agent.loop import RunOptions
+    from agent.mcp.content import ResourceContent
+    from agent.mcp.inventory import PromptEntry, ResourceEntry, ServerEntry, ToolEntry
     from agent.mcp.manager import McpManager
     from agent.mcp.report import ServerReport
     from agent.mcp.targets import ServerTarget
@@ -88,6 +95,7 @@ class Agent:
         self._models: dict[str, tuple[ChatModel, RunOptions]] = {}
         self._suggestions: dict[str, tuple[str, ...]] = {}
         self._resolved: ResolvedModel | None = None
+        self._servers_only = False
 
     def __repr__(self) -> str:
         return f"Agent(model={self.options.model!r}, servers={self.options.servers!r})"
@@ -130,12 +138,15 @@ class Agent:
         if endpoint.project.status in ("untrusted", "changed"):
             self._emit(Notice(level="info", message=endpoint.project.describe()))
         model_id = self.model_id
-        if not model_id.strip():
+        if not model_id.strip() and not self._servers_only:
             raise ConfigError("a model id must not be empty", source="--model")
         plan = plan_servers(options, endpoint, self._extra_servers)
         # Server processes first: their start-up overlaps the imports and the catalog look-up.
         manager = McpManager(plan.targets, disabled=plan.disabled, on_event=self._emit, wait=False)
         self._manager = await stack.enter_async_context(manager)
+        if self._servers_only:
+            await manager.wait_started()
+            return
         from agent.providers.openai_compat import create_http_client
 
         self._http = await stack.enter_async_context(
@@ -151,6 +162,22 @@ class Agent:
     async def aclose(self) -> None:
         """Stop the servers and close the HTTP pool (as leaving ``async with`` does)."""
         await self.__aexit__(None, None, None)
+
+    @asynccontextmanager
+    async def servers_only(self) -> AsyncIterator[Agent]:
+        """Enter the agent with its MCP servers only: no model, no API key, no HTTP pool.
+
+        The servers are chosen (and project trust applied) exactly as for a run; the agent can
+        list what they offer and read from them, but not :meth:`run`.
+        """
+        if self._stack is not None:
+            raise RuntimeError("this Agent is already entered")
+        self._servers_only = True
+        try:
+            async with self:
+                yield self
+        finally:
+            self._servers_only = False
 
     # -- what an entered agent knows --------------------------------------------------------
 
@@ -181,6 +208,65 @@ class Agent:
     def servers(self) -> list[ServerReport]:
         """Each configured server: active, failed or disabled, with its tool count."""
         return self._manager.reports() if self._manager is not None else []
+
+    # -- what the servers offer (entered or not: an agent not entered starts its servers only) --
+
+    @asynccontextmanager
+    async def _servers(self) -> AsyncIterator[McpManager]:
+        if self._stack is None:
+            async with self.servers_only():
+                assert self._manager is not None
+                yield self._manager
+        else:
+            assert self._manager is not None
+            yield self._manager
+
+    async def list_servers(self) -> list[ServerEntry]:
+        """Each configured server: status, transport, protocol version, start-up time, counts."""
+        async with self._servers() as manager:
+            return await manager.server_entries()
+
+    async def list_tools(self) -> list[ToolEntry]:
+        """Every tool of the active servers, with the name the model sees, annotations and schema."""
+        async with self._servers() as manager:
+            return await manager.tool_entries()
+
+    async def list_prompts(self) -> list[PromptEntry]:
+        """Every prompt of the active servers, with its arguments."""
+        async with self._servers() as manager:
+            return await manager.prompt_entries()
+
+    async def list_resources(self) -> list[ResourceEntry]:
+        """Every resource and resource template of the active servers."""
+        async with self._servers() as manager:
+            return await manager.resource_entries()
+
+    async def read_resource(self, server: str, uri: str) -> list[ResourceContent]:
+        """Read resource ``uri`` of ``server``.
+
+        Raises:
+            ConfigError: no such server is attached, or it has no such resource.
+            McpError: the server is not running or failed the request.
+        """
+        async with self._servers() as manager:
+            return await manager.read_resource(server, uri)
+
+    async def get_prompt(
+        self, server: str, name: str, arguments: Mapping[str, str] | None = None
+    ) -> list[Message]:
+        """The messages of prompt ``name`` of ``server``, filled in with ``arguments``.
+
+        Raises:
+            ConfigError: the server or prompt is unknown, or an argument is unknown or missing.
+            McpError: the server is not running or failed the request.
+        """
+        async with self._servers() as manager:
+            return await manager.get_prompt(server, name, arguments or {}, limit=self._resource_chars())
+
+    def _resource_chars(self) -> int:
+        from agent.mcp.content import DEFAULT_RESOURCE_CHARS
+
+        return self.options.max_tool_output or DEFAULT_RESOURCE_CHARS
 
     def chat_model(self, model_id: str | None = None, *, retries: int | None = None) -> ChatModel:
         """A chat model for ``model_id`` on this endpoint and HTTP pool (fallbacks: the primary only)."""
@@ -238,6 +324,7 @@ class Agent:
 
     def _run_options(self, resolved: ResolvedModel) -> RunOptions:
         from agent.loop import RunOptions
+        from agent.schema_shapes import strictest
 
         options, config = self.options, self.endpoint.provider.config
         caps = resolved.capabilities
@@ -248,6 +335,15 @@ class Agent:
                 Notice(message=f"{caps.model} does not take tool_choice={tool_choice}; not sending it")
             )
             tool_choice = None
+        # Fallbacks answer the primary's requests (same tools): the schemas must suit every model.
+        schema_profiles = [caps.tool_schema_profile]
+        if caps.model == self.model_id and (chain := [*options.fallbacks, *config.fallback_models]):
+            from agent.models.capabilities import resolve
+            from agent.models.overrides import find_overrides
+
+            endpoint = self.endpoint
+            overrides = find_overrides(endpoint.cwd, endpoint.env, endpoint.config_dir)
+            schema_profiles += [resolve(m, above=overrides.layers_for(m)).tool_schema_profile for m in chain]
         run_options = RunOptions(
             max_turns=options.max_turns,
             max_cost=options.max_cost,
@@ -259,6 +355,9 @@ class Agent:
             context_window=resolved.context_window(config.context_window),
             reserve_tokens=config.reserve_tokens,
             protocol=protocol,
+            tool_schema_profile=strictest(schema_profiles),
+            image_input=bool(caps.image_input),
+            audio_input=bool(caps.audio_input),
         )
         if options.max_tool_output is not None:
             run_options = dataclasses.replace(run_options, max_tool_output_chars=options.max_tool_output)
@@ -268,7 +367,7 @@ class Agent:
 
     async def run(
         self,
-        prompt: str,
+        prompt: str | None = None,
         *,
         on_event: EventSink | None = None,
         history: list[Message] | None = None,
@@ -280,29 +379,45 @@ class Agent:
         Failures of the model or its provider do not raise: the result says what happened
         (``stop_reason``, ``error``), as ``agent run --json`` does.
 
+        The options ``resources`` (``SERVER:URI``) and ``server_prompt`` (``SERVER:NAME``, with
+        ``prompt_args``) open the conversation with the resources, each a user message labelled
+        with its URI, then the server prompt's messages; ``prompt`` follows them. With a server
+        prompt, ``prompt`` may be left out: the prompt's last message (a user message) is the task.
+
         Args:
             prompt: the task.
             on_event: receives this run's events (besides the agent's ``on_event``).
             history: earlier messages, extended in place with this run's.
             model: run on another model of the same endpoint (its capabilities are looked up).
             overrides: this run's own limits and request options, by their option names:
-                ``max_turns``, ``max_cost``, ``timeout``, ``tool_timeout``, ``stream``, ``system``.
+                ``max_turns``, ``max_cost``, ``timeout``, ``tool_timeout``, ``stream``, ``system``;
+                and its own ``resources``, ``server_prompt``, ``prompt_args``.
 
         Raises:
             ConfigError: the prompt is empty, or (when the agent is not entered yet) an option
-                or file is wrong.
+                or file is wrong, or a resource or server prompt is unknown or lacks an argument.
+            McpError: a server to read a resource or prompt from is not running or failed.
         """
-        if not prompt.strip():
+        opening, overrides = _opening_options(self.options, overrides)
+        prompt = prompt or ""
+        if not prompt.strip() and opening.server_prompt is None:
             raise ConfigError("the prompt is empty", source="PROMPT")
         if self._stack is None:
             async with self:
-                return await self.run(prompt, on_event=on_event, history=history, model=model, **overrides)
+                return await self.run(
+                    prompt, on_event=on_event, history=history, model=model, **overrides, **_given(opening)
+                )
+        if self._servers_only:
+            raise RuntimeError(
+                "this Agent was entered with servers_only(); enter it with `async with agent:`"
+            )
         from agent.loop import run_agent
 
         assert self._manager is not None
         chat, options = await self._prepare(model or self.model_id)
         if overrides:
             options = _overridden(options, overrides)
+        history, prompt = await self._opening(opening, prompt, options.system, history)
         sinks = [sink for sink in (self.on_event, on_event) if sink is not None]
         emit: EventSink | None = None
         if len(sinks) == 1:
@@ -323,7 +438,39 @@ class Agent:
             result.fail(_with_suggestions(result.exception, suggestions))
         return result
 
-    def run_sync(self, prompt: str, **kwargs: Any) -> RunResult:
+    async def _opening(
+        self, opening: AgentOptions, prompt: str, system: str | None, history: list[Message] | None
+    ) -> tuple[list[Message] | None, str]:
+        """The history a run starts from, with its resources and server prompt, and its prompt."""
+        if not opening.resources and opening.server_prompt is None:
+            return history, prompt
+        from agent.mcp.opening import opening_messages
+        from agent.messages import SystemMessage, UserMessage
+
+        assert self._manager is not None
+        added = await opening_messages(
+            self._manager,
+            resources=opening.resources,
+            prompt=opening.server_prompt,
+            prompt_args=opening.prompt_args,
+            limit=self._resource_chars(),
+        )
+        if not prompt.strip():  # the server prompt's last message is the task
+            last = added.pop() if added else None
+            if not isinstance(last, UserMessage):
+                raise ConfigError(
+                    f"the prompt {opening.server_prompt} does not end with a user message; "
+                    "give PROMPT to say what to do next",
+                    source="PROMPT",
+                )
+            prompt = last.content
+        messages = history if history is not None else []
+        if not messages and system:
+            messages.append(SystemMessage(content=system))
+        messages.extend(added)
+        return messages, prompt
+
+    def run_sync(self, prompt: str | None = None, **kwargs: Any) -> RunResult:
         """:meth:`run` for plain scripts: enters the agent, runs once, leaves."""
         if self._stack is not None:
             raise RuntimeError("run_sync is for an Agent that is not entered; use `await agent.run(...)`")
@@ -333,7 +480,7 @@ class Agent:
 
         return anyio.run(once)
 
-    async def events(self, prompt: str, **kwargs: Any) -> AsyncIterator[Event]:
+    async def events(self, prompt: str | None = None, **kwargs: Any) -> AsyncIterator[Event]:
         """The events of one run of ``prompt`` as they happen, ending with ``RunFinished``."""
         send, receive = anyio.create_memory_object_stream[Event](max_buffer_size=math.inf)
 
@@ -386,6 +533,22 @@ def _with_suggestions(error: ModelNotFoundError, suggestions: tuple[str, ...]) -
 
 
 _PER_RUN = ("max_turns", "max_cost", "timeout", "tool_timeout", "stream", "system")
+_OPENING = ("resources", "server_prompt", "prompt_args")
+
+
+def _opening_options(options: AgentOptions, overrides: dict[str, Any]) -> tuple[AgentOptions, dict[str, Any]]:
+    """``options`` with one run's own resources and server prompt, and the other overrides."""
+    own = {name: value for name, value in overrides.items() if name in _OPENING}
+    rest = {name: value for name, value in overrides.items() if name not in _OPENING}
+    if own:
+        checked = parse_options(own)
+        options = dataclasses.replace(options, **{name: getattr(checked, name) for name in own})
+    return options, rest
+
+
+def _given(options: AgentOptions) -> dict[str, Any]:
+    """The resources and server prompt of ``options`` as run overrides."""
+    return {name: getattr(options, name) for name in _OPENING}
 
 
 def _overridden(options: RunOptions, overrides: dict[str, Any]) -> RunOptions:

@@ -18,18 +18,33 @@ import anyio
 
 from agent import __version__
 from agent.config.servers import DEFAULT_STARTUP_TIMEOUT, StdioServerConfig
-from agent.errors import ServerStartError
-from agent.mcp.convert import outcome_from_result, tool_from_mcp
+from agent.errors import McpError, ServerStartError
+from agent.mcp.content import ResourceContent, prompt_messages, request_error, resource_contents
+from agent.mcp.convert import outcome_from_error, outcome_from_result, tool_from_mcp
 from agent.mcp.failures import describe_start_failure
+from agent.mcp.inventory import (
+    PromptEntry,
+    ResourceEntry,
+    ToolEntry,
+    TransportName,
+    prompt_entry,
+    resource_entry,
+    template_entry,
+    tool_entry,
+    transport_name,
+)
 from agent.mcp.stdio import process_transport, spawn_stdio, stop_process
 from agent.mcp.targets import ServerTarget, connect_mode, sdk_source, startup_timeout_of, target_kind
 from agent.tools import ToolInfo, ToolOutcome
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from mcp import Client
     from mcp.client import Transport
 
     from agent.mcp.targets import InProcessServer
+    from agent.messages import Message
 
 __all__ = ["McpConnection"]
 
@@ -64,6 +79,14 @@ class McpConnection:
         self.startup_timeout = startup_timeout_of(target, startup_timeout)
         self.tools: list[ToolInfo] = []
         self.failure: ServerStartError | None = None
+        self.transport: TransportName = transport_name(target, self.kind)
+        self.protocol_version: str | None = None
+        """The protocol version negotiated with the server (once started)."""
+        self.server_info: str | None = None
+        """The server's own name and version, as it introduced itself (once started)."""
+        self.offers_tools = True
+        self.offers_resources = False
+        self.offers_prompts = False
         self._on_tools_changed = on_tools_changed
         self._client: Client | None = None
         self._ready = anyio.Event()
@@ -102,7 +125,8 @@ class McpConnection:
             try:
                 async with self._open_client() as client:
                     self._client = client
-                    self.tools = await self._list_tools(client)
+                    self._note_session(client)
+                    self.tools = await self._initial_tools(client)
                     self._ready.set()
                     await self._serve(client)
             except Exception as exc:
@@ -164,7 +188,7 @@ class McpConnection:
                 message = self._lost_message()
             return ToolOutcome(f"Error calling tool '{tool}': {message}", is_error=True)
         except RuntimeError as exc:  # e.g. the SDK's check of structured content against outputSchema
-            return ToolOutcome(f"Error calling tool '{tool}': {exc}", is_error=True)
+            return outcome_from_error(tool, exc)
         except Exception as exc:  # a malformed result or a transport failure: the run goes on
             return ToolOutcome(f"Error calling tool '{tool}': {type(exc).__name__}: {exc}", is_error=True)
         return outcome_from_result(result)
@@ -175,6 +199,144 @@ class McpConnection:
         last = self._stderr_tail().splitlines()[-1:]
         said = f" (its last words: {last[0].strip()})" if last else ""
         return f"the MCP server '{self.name}' exited during the call{said}"
+
+    # -- what the server offers besides calls: listings, resources, prompts ----------------
+
+    def _note_session(self, client: Client) -> None:
+        """Record what the handshake said: protocol version, server identity, capabilities."""
+        with contextlib.suppress(Exception):  # a session without them still serves calls
+            self.protocol_version = client.protocol_version
+            info = client.server_info
+            if info is not None:
+                self.server_info = f"{info.name} {info.version}".strip()
+            capabilities = client.server_capabilities
+            self.offers_tools = capabilities.tools is not None
+            self.offers_resources = capabilities.resources is not None
+            self.offers_prompts = capabilities.prompts is not None
+
+    async def _initial_tools(self, client: Client) -> list[ToolInfo]:
+        """The tools at start-up; none from a server of prompts or resources only (no tools/list)."""
+        from mcp.shared.exceptions import MCPError
+        from mcp_types import METHOD_NOT_FOUND
+
+        try:
+            return await self._list_tools(client)
+        except MCPError as exc:
+            if self.offers_tools or exc.error.code != METHOD_NOT_FOUND:
+                raise
+            return []
+
+    async def _live_client(self) -> Client:
+        if not self._ready.is_set():
+            await self.wait_ready()
+        client = self._client
+        if client is None or self._crashed:
+            raise McpError("is not running", server=self.name)
+        return client
+
+    async def _pages(
+        self, action: str, fetch: Callable[[str | None], Awaitable[tuple[list[Any], str | None]]]
+    ) -> list[Any]:
+        """Every item of a paginated listing (at most ``_LIST_PAGE_CAP`` pages)."""
+        items: list[Any] = []
+        cursor: str | None = None
+        try:
+            for _ in range(_LIST_PAGE_CAP):
+                page, cursor = await fetch(cursor)
+                items.extend(page)
+                if not cursor:
+                    break
+        except Exception as exc:
+            raise request_error(exc, server=self.name, action=action) from exc
+        return items
+
+    async def list_tool_entries(self) -> list[ToolEntry]:
+        """The tools the server lists (those offered to the model), with annotations and schemas."""
+        client = await self._live_client()
+        if not self.offers_tools and not self.tools:
+            return []
+
+        async def fetch(cursor: str | None) -> tuple[list[Any], str | None]:
+            page = await client.list_tools(cursor=cursor)
+            return page.tools, page.next_cursor
+
+        tools = await self._pages("list tools", fetch)
+        return [
+            tool_entry(self.name, t)
+            for t in tools
+            if not (t.execution is not None and t.execution.task_support == "required")
+        ]
+
+    async def list_prompts(self) -> list[PromptEntry]:
+        """The prompts the server lists; none when it does not offer prompts."""
+        client = await self._live_client()
+        if not self.offers_prompts:
+            return []
+
+        async def fetch(cursor: str | None) -> tuple[list[Any], str | None]:
+            page = await client.list_prompts(cursor=cursor)
+            return page.prompts, page.next_cursor
+
+        return [prompt_entry(self.name, p) for p in await self._pages("list prompts", fetch)]
+
+    async def list_resources(self) -> list[ResourceEntry]:
+        """The resources, then the resource templates, the server lists; none when it offers none."""
+        client = await self._live_client()
+        if not self.offers_resources:
+            return []
+
+        async def resources(cursor: str | None) -> tuple[list[Any], str | None]:
+            page = await client.list_resources(cursor=cursor)
+            return page.resources, page.next_cursor
+
+        async def templates(cursor: str | None) -> tuple[list[Any], str | None]:
+            page = await client.list_resource_templates(cursor=cursor)
+            return page.resource_templates, page.next_cursor
+
+        entries = [resource_entry(self.name, r) for r in await self._pages("list resources", resources)]
+        try:
+            listed = await self._pages("list resource templates", templates)
+        except McpError:  # an old server without templates/list: its resources still count
+            listed = []
+        return entries + [template_entry(self.name, t) for t in listed]
+
+    async def read_resource(self, uri: str) -> list[ResourceContent]:
+        """Read resource ``uri``.
+
+        Raises:
+            ConfigError: the server has no such resource.
+            McpError: the server is not running or failed the request.
+        """
+        client = await self._live_client()
+        try:
+            result = await client.read_resource(uri)
+        except Exception as exc:
+            raise request_error(
+                exc,
+                server=self.name,
+                action=f"read resource {uri!r}",
+                refused=f"MCP server '{self.name}' has no resource {uri!r}",
+            ) from exc
+        return resource_contents(result)
+
+    async def get_prompt(self, name: str, arguments: dict[str, str], *, limit: int) -> list[Message]:
+        """The messages of prompt ``name`` filled in with ``arguments`` (resource text cut at ``limit``).
+
+        Raises:
+            ConfigError: the server refused the prompt's name or arguments.
+            McpError: the server is not running or failed the request.
+        """
+        client = await self._live_client()
+        try:
+            result = await client.get_prompt(name, arguments)
+        except Exception as exc:
+            raise request_error(
+                exc,
+                server=self.name,
+                action=f"get prompt {name!r}",
+                refused=f"MCP server '{self.name}' refused prompt {name!r} with these arguments",
+            ) from exc
+        return prompt_messages(self.name, result, limit=limit)
 
     async def _serve(self, client: Client) -> None:
         while not self._closing:

@@ -3,32 +3,39 @@
 A server that dies after starting is restarted once, on the next call to one of its tools; a
 second death leaves it out of the run. Servers that fail to start are reported and left out.
 One manager may serve many concurrent runs: each server has one connection, whose session
-multiplexes the calls of every run.
+multiplexes the calls of every run. It also lists what the servers offer (tools with their
+details, prompts, resources) and reads resources and prompts, for ``agent servers`` and the like
+and for the opening of a run.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from anyio.abc import TaskGroup
 
 from agent.config.servers import DEFAULT_STARTUP_TIMEOUT
-from agent.errors import ServerStartError
+from agent.errors import ConfigError, McpError, ServerStartError
 from agent.events import EventSink, Notice, ServerFailed, ServerStarted
 from agent.mcp.connection import McpConnection
+from agent.mcp.content import DEFAULT_RESOURCE_CHARS, ResourceContent
+from agent.mcp.inventory import PromptEntry, ResourceEntry, ServerEntry, ToolEntry
 from agent.mcp.report import ServerReport
 from agent.mcp.targets import ServerTarget
+from agent.messages import Message
+from agent.naming import ToolNameMap, ToolRef
 from agent.text import one_line
 from agent.tools import ToolInfo, ToolOutcome
 
 __all__ = ["McpManager", "ServerStatus"]
 
 MAX_RESTARTS = 1
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,3 +250,142 @@ class McpManager:
             status = await self._await_start(fresh)
             self._connections[name] = fresh
             return fresh if status.ok else None
+
+    # -- what the servers offer: listings, and resources and prompts to start a run from ----
+
+    async def _each_live(
+        self, listing: Callable[[McpConnection], Awaitable[list[_T]]]
+    ) -> dict[str, list[_T]]:
+        """``listing`` of every live server, concurrently; a server that fails it is warned of, empty."""
+        found: dict[str, list[_T]] = {}
+
+        async def one(connection: McpConnection) -> None:
+            try:
+                found[connection.name] = await listing(connection)
+            except McpError as exc:  # says which server, and what it could not do
+                self._emit(Notice(message=str(exc)))
+                found[connection.name] = []
+
+        async with anyio.create_task_group() as tg:
+            for connection in self._connections.values():
+                if connection.alive:
+                    tg.start_soon(one, connection)
+        return {name: found[name] for name in self._connections if name in found}
+
+    async def server_entries(self) -> list[ServerEntry]:
+        """Every configured server (in configuration order): status, transport, protocol, counts."""
+        resources: dict[str, list[ResourceEntry]] = {}
+        prompts: dict[str, list[PromptEntry]] = {}
+
+        async def list_resources() -> None:
+            resources.update(await self._each_live(McpConnection.list_resources))
+
+        async def list_prompts() -> None:
+            prompts.update(await self._each_live(McpConnection.list_prompts))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(list_resources)
+            tg.start_soon(list_prompts)
+        entries = []
+        for report in self.reports():
+            connection = self._connections.get(report.name)
+            status = self.statuses.get(report.name)
+            listed = resources.get(report.name, [])
+            entries.append(
+                ServerEntry(
+                    name=report.name,
+                    status=report.status,
+                    transport=connection.transport if connection else None,
+                    protocol_version=connection.protocol_version if connection else None,
+                    server_info=connection.server_info if connection else None,
+                    startup_ms=status.duration_ms if status else None,
+                    tools=report.tools,
+                    resources=sum(not r.template for r in listed),
+                    resource_templates=sum(r.template for r in listed),
+                    prompts=len(prompts.get(report.name, [])),
+                    error=report.error,
+                )
+            )
+        return entries
+
+    async def tool_entries(self) -> list[ToolEntry]:
+        """Every tool of the live servers, named as the model sees it (the loop's name map)."""
+        names = ToolNameMap(ToolRef(t.server, t.name) for t in self.tools())
+        listed = await self._each_live(McpConnection.list_tool_entries)
+        entries = []
+        for tools in listed.values():
+            for tool in tools:
+                try:
+                    visible: str | None = names.name_for(tool.server, tool.name)
+                except KeyError:  # listed after the model's tool list was taken
+                    visible = None
+                entries.append(tool.model_copy(update={"model_name": visible}))
+        return entries
+
+    async def prompt_entries(self) -> list[PromptEntry]:
+        """Every prompt of the live servers."""
+        listed = await self._each_live(McpConnection.list_prompts)
+        return [prompt for prompts in listed.values() for prompt in prompts]
+
+    async def resource_entries(self) -> list[ResourceEntry]:
+        """Every resource and resource template of the live servers."""
+        listed = await self._each_live(McpConnection.list_resources)
+        return [resource for resources in listed.values() for resource in resources]
+
+    async def usable(self, server: str) -> McpConnection:
+        """The live connection of ``server`` (restarted once if it died).
+
+        Raises:
+            ConfigError: no such server is attached, or it is disabled.
+            McpError: it did not start, or stopped and could not be restarted.
+        """
+        if server in self._disabled:
+            raise ConfigError(f"MCP server '{server}' is disabled in the MCP config")
+        connection = self._connections.get(server)
+        if connection is None:
+            attached = ", ".join(self._connections) or "none"
+            raise ConfigError(f"no MCP server '{server}' is attached (attached: {attached})")
+        if connection.crashed or (self._restarts[server] and connection.failure is not None):
+            restarted = await self._restart(server)
+            if restarted is None:
+                raise McpError("stopped working and could not be restarted", server=server)
+            connection = restarted
+        if connection.failure is not None:
+            raise McpError(f"did not start: {one_line(connection.failure.detail, 300)}", server=server)
+        return connection
+
+    async def read_resource(self, server: str, uri: str) -> list[ResourceContent]:
+        """Read resource ``uri`` of ``server`` (see :meth:`usable` and ``McpConnection.read_resource``)."""
+        connection = await self.usable(server)
+        return await connection.read_resource(uri)
+
+    async def get_prompt(
+        self, server: str, name: str, arguments: Mapping[str, str], *, limit: int = DEFAULT_RESOURCE_CHARS
+    ) -> list[Message]:
+        """The messages of prompt ``name`` of ``server``, checked against its listing first.
+
+        Raises:
+            ConfigError: the server, the prompt or an argument is unknown, or a required one is
+                missing.
+            McpError: the server is not usable or failed the request.
+        """
+        connection = await self.usable(server)
+        prompts = {prompt.name: prompt for prompt in await connection.list_prompts()}
+        prompt = prompts.get(name)
+        if prompt is None:
+            offered = ", ".join(prompts) or "none"
+            raise ConfigError(f"MCP server '{server}' has no prompt {name!r} (its prompts: {offered})")
+        declared = [argument.name for argument in prompt.arguments]
+        unknown = [key for key in arguments if key not in declared]
+        if unknown:
+            takes = ", ".join(declared) or "no arguments"
+            raise ConfigError(
+                f"prompt {name!r} of MCP server '{server}' has no argument {unknown[0]!r} (it takes: {takes})"
+            )
+        missing = [key for key in prompt.required if key not in arguments]
+        if missing:
+            raise ConfigError(
+                f"prompt {name!r} of MCP server '{server}' needs the argument"
+                f"{'s' if len(missing) > 1 else ''} {', '.join(missing)} (give --arg NAME=VALUE)"
+            )
+        return await connection.get_prompt(name, dict(arguments), limit=limit)

@@ -4,10 +4,12 @@ Layers, later wins, each overriding only the facts it knows (``None`` means unkn
 
     defaults < model id (":free") < vendor rule < catalog entry < user overrides < probe results
 
-Defaults assume an OpenAI-compatible model (native tools, parallel calls, every ``tool_choice``).
+Defaults assume an OpenAI-compatible model (native tools, parallel calls, every ``tool_choice``,
+tool schemas in full JSON Schema).
 Vendor rules are small pure functions keyed by the ``vendor/`` prefix and hold only documented
-facts. The catalog layer reads OpenRouter's ``supported_parameters``, limits and prices. User
-overrides come from ``models.yaml`` (:mod:`agent.models.overrides`), probe results from the
+facts. The catalog layer reads OpenRouter's ``supported_parameters``, limits, prices and
+``architecture.input_modalities``. User overrides come from ``models.yaml``
+(:mod:`agent.models.overrides`), probe results from the
 :class:`~agent.models.probe_store.ProbeStore`. Prices are exact ``Decimal`` USD amounts.
 """
 
@@ -20,6 +22,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.models.catalog import CatalogEntry, CatalogPricing, TopProvider
+from agent.schema_shapes import SchemaProfile
 
 __all__ = [
     "ALL_TOOL_CHOICES",
@@ -48,6 +51,8 @@ class CapabilityFacts(BaseModel):
         tool_choice: the ``tool_choice`` values that may be sent (``named`` forces one tool;
             ``("auto",)`` means send none and let the model decide).
         parallel_tool_calls: the ``parallel_tool_calls`` request parameter is honoured.
+        tool_schema_profile: the dialect tool schemas are sent in (:mod:`agent.schema_shapes`):
+            ``full`` JSON Schema, or ``gemini`` (Google's OpenAPI 3.0 subset).
         structured_outputs: ``response_format`` (JSON mode or JSON schema) is honoured.
         reasoning: the model reasons and takes the ``reasoning`` parameter.
         context_length: the context window in tokens.
@@ -56,6 +61,8 @@ class CapabilityFacts(BaseModel):
         completion_price: USD per completion token.
         request_price: USD per request.
         free: no charge (a ``:free`` variant, or zero prices).
+        image_input: the model takes images (tool results bring theirs along, else described).
+        audio_input: the model takes audio (as ``input_audio``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -63,6 +70,7 @@ class CapabilityFacts(BaseModel):
     native_tools: bool | None = None
     tool_choice: tuple[ToolChoice, ...] | None = None
     parallel_tool_calls: bool | None = None
+    tool_schema_profile: SchemaProfile | None = None
     structured_outputs: bool | None = None
     reasoning: bool | None = None
     context_length: int | None = Field(default=None, gt=0)
@@ -71,6 +79,8 @@ class CapabilityFacts(BaseModel):
     completion_price: Decimal | None = Field(default=None, ge=0, allow_inf_nan=False)
     request_price: Decimal | None = Field(default=None, ge=0, allow_inf_nan=False)
     free: bool | None = None
+    image_input: bool | None = None
+    audio_input: bool | None = None
 
     def known(self) -> dict[str, Any]:
         """The facts this layer states (the fields that are not ``None``), in field order."""
@@ -108,7 +118,9 @@ class CapabilityLayer(NamedTuple):
     facts: CapabilityFacts
 
 
-DEFAULTS = CapabilityFacts(native_tools=True, tool_choice=ALL_TOOL_CHOICES, parallel_tool_calls=True)
+DEFAULTS = CapabilityFacts(
+    native_tools=True, tool_choice=ALL_TOOL_CHOICES, parallel_tool_calls=True, tool_schema_profile="full"
+)
 """What an OpenAI-compatible endpoint does unless a later layer knows better."""
 
 
@@ -167,8 +179,17 @@ def _anthropic(slug: str) -> CapabilityFacts | None:
     return None
 
 
+def _google(slug: str) -> CapabilityFacts:
+    """Google's endpoints take tool schemas only in their OpenAPI 3.0 subset.
+
+    ``$ref``, ``additionalProperties``, ``const``, type lists and more fail the whole request.
+    """
+    return CapabilityFacts(tool_schema_profile="gemini")
+
+
 VENDOR_RULES: Mapping[str, Callable[[str], CapabilityFacts | None]] = {
     "anthropic": _anthropic,
+    "google": _google,
     "openai": _openai,
 }
 """Rules by ``vendor/`` prefix; each gets the rest of the model id (with any ``:variant``)."""
@@ -183,10 +204,11 @@ def vendor_layer(model_id: str) -> CapabilityLayer | None:
 
 
 def catalog_facts(entry: CatalogEntry) -> CapabilityFacts:
-    """What a catalog entry says: tool support from ``supported_parameters``, limits and prices.
+    """What a catalog entry says: tool support from ``supported_parameters``, limits, prices, inputs.
 
     A missing ``supported_parameters`` (non-OpenRouter endpoints) says nothing about features;
     a present list is taken as complete, so a parameter absent from it is unsupported.
+    The catalog has no word on the tool schema dialect: vendor rules and overrides state it.
     """
     facts: dict[str, Any] = {}
     params = entry.supported_parameters
@@ -210,6 +232,10 @@ def catalog_facts(entry: CatalogEntry) -> CapabilityFacts:
     }
     if entry.id.endswith(":free") or (pricing.prompt is not None and pricing.completion is not None):
         facts["free"] = entry.is_free
+    modalities = entry.architecture.input_modalities if entry.architecture else None
+    if modalities is not None:  # a present list is complete, like supported_parameters
+        facts["image_input"] = "image" in modalities
+        facts["audio_input"] = "audio" in modalities
     return CapabilityFacts(**facts)
 
 

@@ -30,6 +30,7 @@ from agent.providers.http_errors import connection_error, error_from_response
 __all__ = [
     "DEFAULT_TTL",
     "Catalog",
+    "CatalogArchitecture",
     "CatalogEntry",
     "CatalogPricing",
     "SortKey",
@@ -89,6 +90,12 @@ class TopProvider(_Lenient):
     max_completion_tokens: _Int = None
 
 
+class CatalogArchitecture(_Lenient):
+    """What a model takes and gives: ``input_modalities`` lists ``text``, ``image``, ``audio``..."""
+
+    input_modalities: Annotated[list[str] | None, WrapValidator(_strings_or_none)] = None
+
+
 class CatalogEntry(_Lenient):
     """One model of the catalog, with the fields the runtime uses (others are ignored)."""
 
@@ -100,6 +107,7 @@ class CatalogEntry(_Lenient):
     pricing: Annotated[CatalogPricing | None, WrapValidator(_or_none)] = None
     top_provider: Annotated[TopProvider | None, WrapValidator(_or_none)] = None
     supported_parameters: Annotated[list[str] | None, WrapValidator(_strings_or_none)] = None
+    architecture: Annotated[CatalogArchitecture | None, WrapValidator(_or_none)] = None
 
     @property
     def supports_tools(self) -> bool:

@@ -21,7 +21,17 @@ import httpx
 
 from agent import __version__, safe_json
 from agent.errors import BadResponseError, ConfigError, ProviderConnectionError, ResponseLimitError
-from agent.messages import AssistantMessage, Message, ModelResponse, RequestSettings, ToolMessage, ToolSpec
+from agent.messages import (
+    AssistantMessage,
+    MediaPart,
+    Message,
+    ModelResponse,
+    RequestSettings,
+    ToolMessage,
+    ToolSpec,
+    UserMessage,
+    describe_media,
+)
 from agent.providers.base import DeltaCallback
 from agent.providers.http_body import read_body
 from agent.providers.http_errors import connection_error, error_from_response, one_line, redact
@@ -270,8 +280,19 @@ def _check_route(model: str, route: Sequence[str] | None, provider_name: str) ->
 
 
 def _map_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    """Our messages as chat messages.
+
+    ``tool`` messages take only text, so the images and audio of a turn's tool results go in
+    one ``user`` message right after the turn's last tool message (each labelled with its call),
+    and each tool message says its media follows: every call is still answered, in order,
+    before anything else.
+    """
     wire: list[dict[str, Any]] = []
+    attached: list[dict[str, Any]] = []  # media of the tool messages just mapped
     for message in messages:
+        if attached and not isinstance(message, ToolMessage):
+            wire.append({"role": "user", "content": attached})  # after all the turn's tool messages
+            attached = []
         if isinstance(message, AssistantMessage):
             wire.append(_map_assistant(message))
         elif isinstance(message, ToolMessage):
@@ -279,13 +300,64 @@ def _map_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
                 {
                     "role": "tool",
                     "tool_call_id": message.tool_call_id,
-                    "content": message.content,
+                    "content": _with_media(message, attached) if message.media else message.content,
                     "name": message.name,
                 }
             )
+        elif isinstance(message, UserMessage) and message.media:
+            parts = [{"type": "text", "text": message.content}, *map(_map_media, message.media)]
+            wire.append({"role": "user", "content": parts})
         else:
             wire.append({"role": message.role, "content": message.content})
+    if attached:
+        wire.append({"role": "user", "content": attached})
     return wire
+
+
+def _with_media(message: ToolMessage, attached: list[dict[str, Any]]) -> str:
+    """The tool message's text with a note that its media follows; the media labelled in ``attached``."""
+    what = describe_media(message.media)
+    attached.append(
+        {"type": "text", "text": f"{what} from tool call {message.tool_call_id} ({message.name}):"}
+    )
+    attached.extend(_map_media(part) for part in message.media)
+    verb = "is" if len(message.media) == 1 else "are"
+    return f"{message.content}\n[{what} of this result {verb} attached to the next user message]"
+
+
+_AUDIO_FORMATS = {
+    "audio/wav": "wav",
+    "audio/x-wav": "wav",
+    "audio/wave": "wav",
+    "audio/mpeg": "mp3",
+    "audio/mp3": "mp3",
+    "audio/flac": "flac",
+    "audio/x-flac": "flac",
+    "audio/ogg": "ogg",
+    "audio/aac": "aac",
+    "audio/aiff": "aiff",
+    "audio/x-aiff": "aiff",
+    "audio/mp4": "m4a",
+    "audio/x-m4a": "m4a",
+}
+"""``input_audio`` formats by media type (OpenRouter: wav, mp3, flac, m4a, ogg, aiff, aac)."""
+_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+"""Image types every vision model behind an OpenAI-compatible API takes."""
+
+
+def _map_media(part: MediaPart) -> dict[str, Any]:
+    """An image as an ``image_url`` data URL, a clip as ``input_audio``; other types as a note."""
+    mime = part.mime_type.lower()
+    if part.type == "image" and mime in _IMAGE_TYPES:
+        return {"type": "image_url", "image_url": {"url": f"data:{mime};base64,{part.data}"}}
+    audio_format = _AUDIO_FORMATS.get(mime) if part.type == "audio" else None
+    if audio_format is not None:
+        return {"type": "input_audio", "input_audio": {"data": part.data, "format": audio_format}}
+    what = "image" if part.type == "image" else "audio"
+    return {
+        "type": "text",
+        "text": f"[{what} of type {part.mime_type} not sent: the API does not take that type]",
+    }
 
 
 def _map_assistant(message: AssistantMessage) -> dict[str, Any]:

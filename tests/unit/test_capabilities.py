@@ -23,7 +23,12 @@ from agent.models.overrides import ModelOverrides, OverrideRule
 from agent.models.probe_store import ProbeRecord
 from tests.loopback.catalog import catalog_model
 
-DEFAULT_SOURCES = {"native_tools": "defaults", "tool_choice": "defaults", "parallel_tool_calls": "defaults"}
+DEFAULT_SOURCES = {
+    "native_tools": "defaults",
+    "tool_choice": "defaults",
+    "parallel_tool_calls": "defaults",
+    "tool_schema_profile": "defaults",
+}
 
 
 def entry(model_id: str, **fields: Any) -> CatalogEntry:
@@ -36,6 +41,7 @@ def test_an_unknown_model_gets_the_openai_compatible_defaults() -> None:
         native_tools=True,
         tool_choice=ALL_TOOL_CHOICES,
         parallel_tool_calls=True,
+        tool_schema_profile="full",
         sources=DEFAULT_SOURCES,
     )
 
@@ -46,6 +52,7 @@ def test_a_free_suffix_marks_the_model_free_before_any_catalog() -> None:
         native_tools=True,
         tool_choice=ALL_TOOL_CHOICES,
         parallel_tool_calls=True,
+        tool_schema_profile="full",
         free=True,
         sources=DEFAULT_SOURCES | {"free": "model id"},
     )
@@ -76,6 +83,19 @@ def test_a_free_suffix_marks_the_model_free_before_any_catalog() -> None:
             ),
         ),
         ("anthropic/claude-3.7-sonnet", None),
+        (
+            "google/gemini-2.5-flash",
+            CapabilityLayer("vendor rule (google)", CapabilityFacts(tool_schema_profile="gemini")),
+        ),
+        (
+            "~google/gemini-flash-latest",
+            CapabilityLayer("vendor rule (google)", CapabilityFacts(tool_schema_profile="gemini")),
+        ),
+        (
+            "google/gemma-3-27b-it:free",
+            CapabilityLayer("vendor rule (google)", CapabilityFacts(tool_schema_profile="gemini")),
+        ),
+        ("gemini-2.5-flash", None),
         ("o1-mini", None),
         ("unknown-vendor/o1-mini", None),
     ],
@@ -113,6 +133,8 @@ CATALOG_CASES: list[tuple[str, CatalogEntry, CapabilityFacts]] = [
             completion_price=Decimal("0.000015"),
             request_price=Decimal(0),
             free=False,
+            image_input=False,
+            audio_input=False,
         ),
     ),
     (
@@ -130,6 +152,8 @@ CATALOG_CASES: list[tuple[str, CatalogEntry, CapabilityFacts]] = [
             completion_price=Decimal("0.000002"),
             request_price=Decimal(0),
             free=False,
+            image_input=False,
+            audio_input=False,
         ),
     ),
     (
@@ -152,6 +176,8 @@ CATALOG_CASES: list[tuple[str, CatalogEntry, CapabilityFacts]] = [
             completion_price=Decimal(0),
             request_price=Decimal(0),
             free=True,
+            image_input=False,
+            audio_input=False,
         ),
     ),
     (
@@ -208,6 +234,7 @@ def test_later_layers_win_and_each_fact_names_its_source() -> None:
         native_tools=False,
         tool_choice=ALL_TOOL_CHOICES,
         parallel_tool_calls=False,
+        tool_schema_profile="full",
         structured_outputs=False,
         reasoning=False,
         context_length=100_000,
@@ -216,10 +243,13 @@ def test_later_layers_win_and_each_fact_names_its_source() -> None:
         completion_price=Decimal("0.000002"),
         request_price=Decimal(0),
         free=False,
+        image_input=False,
+        audio_input=False,
         sources={
             "native_tools": "probe 2026-02-03: no endpoint supports tool use (404)",
             "tool_choice": "catalog",
             "parallel_tool_calls": "/cfg/models.yaml (acme/*)",
+            "tool_schema_profile": "defaults",
             "structured_outputs": "catalog",
             "reasoning": "catalog",
             "context_length": "/cfg/models.yaml (acme/full)",
@@ -228,6 +258,8 @@ def test_later_layers_win_and_each_fact_names_its_source() -> None:
             "completion_price": "catalog",
             "request_price": "catalog",
             "free": "catalog",
+            "image_input": "catalog",
+            "audio_input": "catalog",
         },
     )
     assert resolved.tool_protocol == "text"
@@ -292,3 +324,19 @@ def test_cost_is_exact_and_unknown_when_a_price_is_unknown(
 ) -> None:
     capabilities = ModelCapabilities.model_validate({"model": "m", **prices})
     assert capabilities.cost(1000, 500) == expected
+
+
+@pytest.mark.parametrize(
+    ("model_id", "profile", "source"),
+    [
+        ("google/gemini-2.5-flash", "gemini", "vendor rule (google)"),
+        ("~google/gemini-pro-latest", "gemini", "vendor rule (google)"),
+        ("openai/gpt-4o", "full", "defaults"),
+        ("local-model", "full", "defaults"),
+    ],
+)
+def test_the_tool_schema_profile_comes_from_the_vendor_rule_and_the_catalog_keeps_it(
+    model_id: str, profile: str, source: str
+) -> None:
+    resolved = resolve(model_id, catalog_entry=entry(model_id))
+    assert (resolved.tool_schema_profile, resolved.sources["tool_schema_profile"]) == (profile, source)

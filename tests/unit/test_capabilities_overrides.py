@@ -7,7 +7,7 @@ import pytest
 
 from agent.config.trust import trust_directory
 from agent.errors import ConfigError
-from agent.models.capabilities import CapabilityFacts, CapabilityLayer
+from agent.models.capabilities import CapabilityFacts, CapabilityLayer, resolve
 from agent.models.overrides import ModelOverrides, OverrideRule, find_overrides, load_overrides
 
 
@@ -50,6 +50,19 @@ models:
             ),
         )
     )
+
+
+def test_a_models_yaml_entry_sets_the_tool_schema_profile_over_the_vendor_rule(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "models.yaml",
+        'models:\n  "google/*":\n    tool_schema_profile: full\n'
+        '  "gemini-*":\n    tool_schema_profile: gemini\n',
+    )
+    overrides = load_overrides([path])
+    assert [
+        (model, resolve(model, above=overrides.layers_for(model)).tool_schema_profile)
+        for model in ("google/gemini-2.5-flash", "gemini-2.5-flash", "openai/gpt-4o")
+    ] == [("google/gemini-2.5-flash", "full"), ("gemini-2.5-flash", "gemini"), ("openai/gpt-4o", "full")]
 
 
 def test_more_important_files_and_exact_ids_apply_last(tmp_path: Path) -> None:
@@ -106,9 +119,9 @@ ERROR_CASES = [
     (
         "unknown capability",
         "models:\n  acme/m:\n    tools: true\n",
-        "models.acme/m.tools: unknown field; expected one of: completion_price, context_length, free, "
-        "max_completion_tokens, native_tools, parallel_tool_calls, prompt_price, reasoning, request_price, "
-        "structured_outputs, tool_choice",
+        "models.acme/m.tools: unknown field; expected one of: audio_input, completion_price, "
+        "context_length, free, image_input, max_completion_tokens, native_tools, parallel_tool_calls, "
+        "prompt_price, reasoning, request_price, structured_outputs, tool_choice, tool_schema_profile",
     ),
     (
         "wrong type",
@@ -124,6 +137,11 @@ ERROR_CASES = [
         "negative window",
         "models:\n  acme/m:\n    context_length: -5\n",
         "models.acme/m.context_length: expected a number greater than 0, got -5",
+    ),
+    (
+        "unknown schema profile",
+        "models:\n  acme/m:\n    tool_schema_profile: openapi\n",
+        "models.acme/m.tool_schema_profile: expected 'full' or 'gemini', got 'openapi'",
     ),
     ("entry not a mapping", "models:\n  acme/m: false\n", "models.acme/m: expected a mapping, got false"),
     ("models not a mapping", "models: [a, b]\n", "models: expected a mapping, got a list"),

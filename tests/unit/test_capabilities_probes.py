@@ -41,11 +41,13 @@ def test_a_recorded_no_tools_fact_makes_later_runs_use_the_text_protocol(tmp_pat
         native_tools=False,
         tool_choice=ALL_TOOL_CHOICES,
         parallel_tool_calls=True,
+        tool_schema_profile="full",
         free=True,
         sources={
             "native_tools": "probe 2026-04-05: no endpoint supports tool use (404)",
             "tool_choice": "defaults",
             "parallel_tool_calls": "defaults",
+            "tool_schema_profile": "defaults",
             "free": "model id",
         },
     )

@@ -20,7 +20,14 @@ from agent.errors import (
     ProviderUnavailableError,
     RateLimitError,
 )
-from agent.models.catalog import Catalog, CatalogEntry, CatalogPricing, TopProvider, load_catalog
+from agent.models.catalog import (
+    Catalog,
+    CatalogArchitecture,
+    CatalogEntry,
+    CatalogPricing,
+    TopProvider,
+    load_catalog,
+)
 from tests.loopback.catalog import catalog_model
 
 BASE = "https://openrouter.test/api/v1"
@@ -55,6 +62,7 @@ def entry(model_id: str, **fields: Any) -> CatalogEntry:
         ),
         "top_provider": TopProvider(context_length=128_000, max_completion_tokens=4096),
         "supported_parameters": ["tools", "tool_choice", "max_tokens", "temperature"],
+        "architecture": CatalogArchitecture(input_modalities=["text"]),
     }
     return CatalogEntry(**(base | fields))
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 import anyio.lowlevel
 import pytest
@@ -10,6 +12,8 @@ from agent.events import Event, Notice, RunFinished, TextDelta, ToolCallFinished
 from agent.loop import MAX_CALLS_PER_TURN, RunOptions, run_agent
 from agent.messages import (
     AssistantMessage,
+    AudioPart,
+    ImagePart,
     Message,
     SystemMessage,
     ToolCall,
@@ -17,7 +21,9 @@ from agent.messages import (
     Usage,
     UserMessage,
 )
+from agent.schema_shapes import SchemaProfile
 from agent.testing import ScriptedChatModel, StaticToolset, call, reply
+from agent.tool_schema import model_parameters
 from agent.tools import ToolOutcome
 
 pytestmark = pytest.mark.anyio
@@ -593,3 +599,205 @@ async def test_a_toolset_that_raises_gives_an_error_result_instead_of_ending_the
     result = await run_agent(model, tools, "go")
     assert (result.stop_reason, result.output) == ("completed", "carried on")
     assert result.tool_calls[0].output == "Tool 't' failed: ValueError: malformed result from the server"
+
+
+# --- tool results with images and audio ---
+
+IMAGE = ImagePart(data="iVBORw0KGgoAAAAN", mime_type="image/png")  # 12 bytes
+CLIP = AudioPart(data="UklGRiQAAABXQVZF", mime_type="audio/wav")  # 12 bytes
+CHART = ToolOutcome("the chart:\n[image: image/png, 12 bytes]", media=(IMAGE,))
+GREETING = ToolOutcome("[audio: audio/wav, 12 bytes]\n[image: image/png, 12 bytes]", media=(CLIP, IMAGE))
+
+
+async def run_media_tool(outcome: ToolOutcome, options: RunOptions) -> tuple[ToolMessage, str]:
+    """Run one call of a tool returning ``outcome``; the tool message the model got, the recorded output."""
+    tools = StaticToolset().add("snap", lambda: outcome)
+    model = ScriptedChatModel([reply(None, call("snap", id="s1")), reply("seen")])
+    result = await run_agent(model, tools, "look", options)
+    [message] = tool_messages(model.requests[1].messages)
+    return message, result.tool_calls[0].output
+
+
+MEDIA_RUNS = [
+    (
+        "a model that takes images gets the image with the text",
+        CHART,
+        RunOptions(image_input=True),
+        ToolMessage(tool_call_id="s1", name="snap", content=CHART.text, media=(IMAGE,)),
+    ),
+    (
+        "a model without image input gets the description only",
+        CHART,
+        RunOptions(),
+        ToolMessage(tool_call_id="s1", name="snap", content=CHART.text),
+    ),
+    (
+        "a model that takes audio but not images gets only the clip",
+        GREETING,
+        RunOptions(audio_input=True),
+        ToolMessage(tool_call_id="s1", name="snap", content=GREETING.text, media=(CLIP,)),
+    ),
+    (
+        "an image over what the cap leaves is left out with a notice",
+        ToolOutcome("x" * 965 + "\n[image: image/png, 12 bytes]", media=(IMAGE,)),
+        RunOptions(image_input=True, max_tool_output_chars=1_000),
+        ToolMessage(
+            tool_call_id="s1",
+            name="snap",
+            content=("x" * 965)
+            + "\n[image: image/png, 12 bytes]\n[image left out: image/png, 12 bytes, more than the 6 left "
+            "of the 1,000-character limit of one tool result]",
+        ),
+    ),
+    (
+        "an image within the cap counts by its bytes and stays",
+        CHART,
+        RunOptions(image_input=True, max_tool_output_chars=len(CHART.text) + 12),
+        ToolMessage(tool_call_id="s1", name="snap", content=CHART.text, media=(IMAGE,)),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("outcome", "options", "expected"), [c[1:] for c in MEDIA_RUNS], ids=[c[0] for c in MEDIA_RUNS]
+)
+async def test_tool_result_media_reaches_only_models_that_take_it_within_the_cap(
+    outcome: ToolOutcome, options: RunOptions, expected: ToolMessage
+) -> None:
+    message, output = await run_media_tool(outcome, options)
+    assert message == expected
+    assert output == expected.content
+
+
+async def test_a_text_only_result_keeps_the_plain_tool_message() -> None:
+    message, output = await run_media_tool(ToolOutcome("just text"), RunOptions(image_input=True))
+    assert message == ToolMessage(tool_call_id="s1", name="snap", content="just text")
+    assert output == "just text"
+
+
+async def test_text_protocol_results_carry_their_images_in_the_results_message() -> None:
+    tools = StaticToolset().add("snap", lambda: CHART)
+    model = ScriptedChatModel(
+        [reply('<tool_call>{"name": "snap", "arguments": {}}</tool_call>'), reply("a chart")]
+    )
+    await run_agent(model, tools, "look", RunOptions(protocol="text", image_input=True))
+    results = model.requests[1].messages[-1]
+    assert isinstance(results, UserMessage)
+    assert results.media == (IMAGE,)
+    blocks, note = results.content.rsplit("\n", 1)
+    assert (
+        blocks.startswith("<tool_response>")
+        and '"content": "the chart:\\n[image: image/png, 12 bytes]"' in blocks
+    )
+    assert note.startswith("[1 image of the result of ") and note.endswith(" (snap) is attached below]")
+
+
+async def test_compacting_an_earlier_result_drops_its_media_too() -> None:
+    history = earlier_run("a" * 3_500, "b" * 3_500)
+    history[3] = history[3].model_copy(update={"media": (IMAGE,)})
+    model = ScriptedChatModel([reply("ok")])
+    options = RunOptions(context_window=2_500, reserve_tokens=500, image_input=True)
+    await run_agent(model, StaticToolset(), "next", options, history=history)
+    expected = [*without_results(earlier_run("a" * 3_500, "b" * 3_500), "r1"), UserMessage(content="next")]
+    assert model.requests[0].messages == expected
+
+
+BOOKING_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "$defs": {"Slot": {"type": "string", "format": "date-time"}},
+    "properties": {
+        "kind": {"const": "table"},
+        "at": {"$ref": "#/$defs/Slot"},
+        "note": {"type": ["string", "null"]},
+    },
+    "required": ["kind", "at"],
+    "additionalProperties": False,
+}
+
+
+def booking_tools() -> StaticToolset:
+    return StaticToolset("venue").add("book", lambda **args: "booked", schema=BOOKING_SCHEMA)
+
+
+@pytest.mark.parametrize(
+    ("profile", "parameters"),
+    [
+        (
+            "full",
+            {
+                "type": "object",
+                "$defs": {"Slot": {"type": "string", "format": "date-time"}},
+                "properties": {
+                    "kind": {"const": "table"},
+                    "at": {"$ref": "#/$defs/Slot"},
+                    "note": {"type": ["string", "null"]},
+                },
+                "required": ["kind", "at"],
+                "additionalProperties": False,
+            },
+        ),
+        (
+            "gemini",
+            {
+                "type": "object",
+                "properties": {
+                    "kind": {"type": "string", "enum": ["table"]},
+                    "at": {"type": "string", "format": "date-time"},
+                    "note": {"type": "string", "nullable": True},
+                },
+                "required": ["kind", "at"],
+            },
+        ),
+    ],
+)
+async def test_the_model_is_shown_tool_schemas_shaped_for_its_schema_profile(
+    profile: SchemaProfile, parameters: dict[str, Any]
+) -> None:
+    model = ScriptedChatModel([reply("ok")])
+    await run_agent(model, booking_tools(), "book", RunOptions(tool_schema_profile=profile))
+    assert [(t.name, t.parameters) for t in model.requests[0].tools] == [("book", parameters)]
+
+
+async def test_arguments_are_checked_against_the_servers_schema_not_the_shaped_one() -> None:
+    extra = {"kind": "table", "at": "2026-05-01T19:00:00Z", "guests": 4}  # Gemini was not told "no extras"
+    wrong_const = {"kind": "sofa", "at": "2026-05-01T19:00:00Z"}
+    model = ScriptedChatModel(
+        [reply(None, call("book", extra, id="b1"), call("book", wrong_const, id="b2")), reply("sorry")]
+    )
+    result = await run_agent(model, booking_tools(), "book", RunOptions(tool_schema_profile="gemini"))
+    assert [(c.id, c.is_error, c.output.split(". The schema is:")[0]) for c in result.tool_calls] == [
+        (
+            "b1",
+            True,
+            "Invalid arguments for tool 'book': "
+            "Additional properties are not allowed ('guests' was unexpected)",
+        ),
+        ("b2", True, "Invalid arguments for tool 'book': 'table' was expected at 'kind'"),
+    ]
+
+
+async def test_schemas_are_shaped_once_per_tool_list_and_profile_not_per_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import agent.loop
+
+    shaped: list[str] = []
+
+    def counting(schema: object, profile: SchemaProfile = "full") -> dict[str, Any]:
+        shaped.append(profile)
+        return model_parameters(schema, profile)
+
+    monkeypatch.setattr(agent.loop, "model_parameters", counting)
+    tools = booking_tools()
+    profiles: tuple[SchemaProfile, ...] = ("gemini", "gemini", "full", "gemini")
+    for profile in profiles:
+        model = ScriptedChatModel([reply(None, call("book", {"kind": "table", "at": "now"})), reply("done")])
+        await run_agent(model, tools, "book", RunOptions(tool_schema_profile=profile))
+    assert shaped == ["gemini", "full"]
+
+
+def test_an_unknown_tool_schema_profile_is_a_config_error_naming_the_option() -> None:
+    with pytest.raises(ConfigError) as caught:
+        RunOptions(tool_schema_profile="openapi")  # type: ignore[arg-type]
+    assert str(caught.value) == "tool_schema_profile: must be one of full, gemini, got 'openapi'"

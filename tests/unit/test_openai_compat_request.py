@@ -8,6 +8,8 @@ import pytest
 from agent.errors import ConfigError
 from agent.messages import (
     AssistantMessage,
+    AudioPart,
+    ImagePart,
     Message,
     RequestSettings,
     SystemMessage,
@@ -18,6 +20,7 @@ from agent.messages import (
 )
 from agent.providers import OpenAICompatibleModel, create_http_client
 from agent.providers.openai_compat import APP_URL
+from tests.loopback.history import check_request
 from tests.unit.test_openai_compat_support import KEY, MODEL, chunk, complete, stream_response
 
 
@@ -235,3 +238,146 @@ async def test_http_client_connects_within_ten_seconds_and_reads_for_the_configu
 def test_http_client_rejects_a_timeout_that_is_not_positive(bad: float) -> None:
     with pytest.raises(ConfigError, match="timeout_seconds must be a positive number"):
         create_http_client(bad)
+
+
+# --- tool results with images and audio ---
+
+IMAGE = ImagePart(data="iVBORw0KGgo=", mime_type="image/png")
+JPEG = ImagePart(data="/9j/4AAQ", mime_type="image/jpeg")
+CLIP = AudioPart(data="UklGRg==", mime_type="audio/wav")
+SVG = ImagePart(data="PHN2Zz4=", mime_type="image/svg+xml")
+PNG_URL = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+
+
+def asked(*ids: str) -> list[Message]:
+    return [
+        UserMessage(content="look"),
+        AssistantMessage(tool_calls=[ToolCall(id=i, name="snap") for i in ids]),
+    ]
+
+
+ASKED_WIRE = [
+    {"role": "user", "content": "look"},
+    {"role": "assistant", "content": None, "tool_calls": []},
+]
+
+
+def asked_wire(*ids: str) -> list[dict[str, object]]:
+    calls = [{"id": i, "type": "function", "function": {"name": "snap", "arguments": "{}"}} for i in ids]
+    return [ASKED_WIRE[0], {**ASKED_WIRE[1], "tool_calls": calls}]
+
+
+def tool_wire(call_id: str, content: str) -> dict[str, object]:
+    return {"role": "tool", "tool_call_id": call_id, "content": content, "name": "snap"}
+
+
+MEDIA_CASES: list[tuple[str, list[Message], list[dict[str, object]]]] = [
+    (
+        "an image follows the turn's last tool message in a user message",
+        [
+            *asked("a", "b"),
+            ToolMessage(tool_call_id="a", name="snap", content="[image: image/png, 8 bytes]", media=(IMAGE,)),
+            ToolMessage(tool_call_id="b", name="snap", content="no picture"),
+        ],
+        [
+            *asked_wire("a", "b"),
+            tool_wire(
+                "a",
+                "[image: image/png, 8 bytes]\n[1 image of this result is attached to the next user message]",
+            ),
+            tool_wire("b", "no picture"),
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "1 image from tool call a (snap):"}, PNG_URL],
+            },
+        ],
+    ),
+    (
+        "images of two results go in one user message, each labelled with its call",
+        [
+            *asked("a", "b"),
+            ToolMessage(tool_call_id="a", name="snap", content="one", media=(IMAGE,)),
+            ToolMessage(tool_call_id="b", name="snap", content="two", media=(JPEG, CLIP)),
+        ],
+        [
+            *asked_wire("a", "b"),
+            tool_wire("a", "one\n[1 image of this result is attached to the next user message]"),
+            tool_wire(
+                "b", "two\n[1 image and 1 audio clip of this result are attached to the next user message]"
+            ),
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "1 image from tool call a (snap):"},
+                    PNG_URL,
+                    {"type": "text", "text": "1 image and 1 audio clip from tool call b (snap):"},
+                    {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,/9j/4AAQ"}},
+                    {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}},
+                ],
+            },
+        ],
+    ),
+    (
+        "media of an earlier turn stays between its tool messages and the answer",
+        [
+            *asked("a"),
+            ToolMessage(tool_call_id="a", name="snap", content="one", media=(IMAGE,)),
+            AssistantMessage(content="A cat."),
+            UserMessage(content="thanks"),
+        ],
+        [
+            *asked_wire("a"),
+            tool_wire("a", "one\n[1 image of this result is attached to the next user message]"),
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "1 image from tool call a (snap):"}, PNG_URL],
+            },
+            {"role": "assistant", "content": "A cat."},
+            {"role": "user", "content": "thanks"},
+        ],
+    ),
+    (
+        "an image type the API does not take is described instead",
+        [*asked("a"), ToolMessage(tool_call_id="a", name="snap", content="logo", media=(SVG,))],
+        [
+            *asked_wire("a"),
+            tool_wire("a", "logo\n[1 image of this result is attached to the next user message]"),
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "1 image from tool call a (snap):"},
+                    {
+                        "type": "text",
+                        "text": "[image of type image/svg+xml not sent: the API does not take that type]",
+                    },
+                ],
+            },
+        ],
+    ),
+    (
+        "a user message with media sends its text, then the media",
+        [UserMessage(content="<tool_response>...</tool_response>", media=(IMAGE,))],
+        [
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "<tool_response>...</tool_response>"}, PNG_URL],
+            }
+        ],
+    ),
+]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("messages", "expected"), [c[1:] for c in MEDIA_CASES], ids=[c[0] for c in MEDIA_CASES]
+)
+async def test_images_and_audio_of_tool_results_reach_the_model_in_a_valid_conversation(
+    messages: list[Message], expected: list[dict[str, object]]
+) -> None:
+    async with httpx.AsyncClient() as client:
+        model = OpenAICompatibleModel(
+            client, model=MODEL, base_url="https://openrouter.test/api/v1", api_key=KEY
+        )
+        body = model.request_body(messages, [], RequestSettings())
+    assert body["messages"] == expected
+    assert check_request(body) == []

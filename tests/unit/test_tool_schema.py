@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from agent.schema_shapes import SchemaProfile
 from agent.tool_schema import ArgumentValidator, model_parameters
 
 
@@ -25,6 +26,60 @@ def test_model_parameters_drop_schema_keys_and_always_have_properties(
     schema: dict[str, Any], expected: dict[str, Any]
 ) -> None:
     assert model_parameters(schema) == expected
+
+
+REF_SCHEMA = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "type": "object",
+    "definitions": {"Size": {"type": "integer", "exclusiveMinimum": 0}},
+    "properties": {"size": {"$ref": "#/definitions/Size"}, "unit": {"const": "cm"}},
+    "additionalProperties": False,
+}
+
+
+@pytest.mark.parametrize(
+    ("profile", "expected"),
+    [
+        (
+            "full",
+            {
+                "type": "object",
+                "definitions": {"Size": {"type": "integer", "exclusiveMinimum": 0}},
+                "properties": {"size": {"$ref": "#/definitions/Size"}, "unit": {"const": "cm"}},
+                "additionalProperties": False,
+            },
+        ),
+        (
+            "gemini",
+            {
+                "type": "object",
+                "properties": {
+                    "size": {"type": "integer", "description": "exclusiveMinimum: 0"},
+                    "unit": {"type": "string", "enum": ["cm"]},
+                },
+            },
+        ),
+    ],
+)
+def test_model_parameters_shape_the_schema_for_the_models_profile(
+    profile: SchemaProfile, expected: dict[str, Any]
+) -> None:
+    assert model_parameters(REF_SCHEMA, profile) == expected
+
+
+@pytest.mark.parametrize(
+    ("arguments", "problem"),
+    [
+        ({"size": 3, "unit": "cm"}, None),
+        ({"size": 0}, "0 is less than or equal to the minimum of 0 at 'size'"),
+        ({"unit": "in"}, "'cm' was expected at 'unit'"),
+        ({"size": 1, "colour": "red"}, "Additional properties are not allowed ('colour' was unexpected)"),
+    ],
+)
+def test_the_validator_holds_arguments_to_the_original_schema_with_its_refs_and_keywords(
+    arguments: dict[str, Any], problem: str | None
+) -> None:
+    assert ArgumentValidator(REF_SCHEMA).problem(arguments) == problem
 
 
 @pytest.mark.parametrize(
