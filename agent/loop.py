@@ -13,6 +13,8 @@ import anyio
 from agent.context import ContextGuard, OutputCap
 from agent.errors import AgentError, ConfigError, ContextLengthError
 from agent.events import (
+    CURRENT_CALL,
+    CallScope,
     Event,
     EventSink,
     ModelResponded,
@@ -356,7 +358,7 @@ class _Run:
         if self.on_event is not None:
             self.emit(ToolCallStarted(id=call.id, server=server, tool=tool, arguments=arguments))
         if outcome is None and ref is not None:
-            outcome = await self._invoke(ref, call.name, arguments)
+            outcome = await self._invoke(ref, call.name, arguments, call.id)
         assert outcome is not None
         media = self._takes(outcome.media) if outcome.media else ()
         if media:  # the cap weighs the text and the media as one result
@@ -391,7 +393,15 @@ class _Run:
             part for part in media if (options.image_input if part.type == "image" else options.audio_input)
         )
 
-    async def _invoke(self, ref: ToolRef, name: str, arguments: dict[str, Any]) -> ToolOutcome:
+    async def _invoke(self, ref: ToolRef, name: str, arguments: dict[str, Any], call_id: str) -> ToolOutcome:
+        # What the server reports or asks during the call is put down to it, and to this run.
+        token = CURRENT_CALL.set(CallScope(call_id, self.on_event))
+        try:
+            return await self._invoke_timed(ref, name, arguments)
+        finally:
+            CURRENT_CALL.reset(token)
+
+    async def _invoke_timed(self, ref: ToolRef, name: str, arguments: dict[str, Any]) -> ToolOutcome:
         timeout = self.options.tool_timeout
         with anyio.move_on_after(timeout) as scope:
             try:

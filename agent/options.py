@@ -29,6 +29,7 @@ __all__ = [
 
 ToolChoiceOption = Literal["auto", "required", "none"]
 ProtocolOption = Literal["auto", "native", "text"]
+ServerLogLevel = Literal["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,31 @@ class AgentOptions:
             pairs=True,
         ),
     ] = field(default_factory=dict)
+    roots: Annotated[
+        list[str],
+        _flag(
+            "--root",
+            help="A directory MCP servers may work in (offered as a root). Repeatable. "
+            "Default: the working directory.",
+            metavar="DIR",
+        ),
+    ] = field(default_factory=list)
+    allow_sampling: Annotated[
+        bool,
+        _flag(
+            "--allow-sampling",
+            help="Let MCP servers ask the model for completions (sampling) without asking first.",
+        ),
+    ] = False
+    server_log_level: Annotated[
+        ServerLogLevel,
+        _flag(
+            "--server-log-level",
+            help="The least severe MCP server log message to receive (shown with --verbose).",
+            metavar="LEVEL",
+            cli_type=str,
+        ),
+    ] = "info"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,14 +4,21 @@ At a terminal the answer streams live; a part the run discards (a retry after th
 a turn handed to a fallback model) is marked where it stops. When the answer stream is not a
 terminal (a pipe, a file), streamed text is held per turn and written once the turn's response
 is final, so a discarded partial answer never reaches it.
+
+A tool's progress is one line at a terminal, redrawn in place and replaced by the call's result
+line; elsewhere (a pipe, a file) it is not shown. Server log messages are shown with
+``verbose``; refused or declined server requests always (one warning line each).
 """
 
 from __future__ import annotations
 
+import shutil
 from typing import Any, TextIO
 
+from agent.cli.terminal import clean
 from agent.errors import AgentError, ProviderError, ServerStartError
 from agent.events import (
+    ElicitationAnswered,
     Event,
     FallingBack,
     ModelResponded,
@@ -21,10 +28,14 @@ from agent.events import (
     Retrying,
     RunFinished,
     RunStarted,
+    SamplingFinished,
     ServerFailed,
+    ServerLog,
     ServerStarted,
     TextDelta,
     ToolCallFinished,
+    ToolProgress,
+    ToolsRefreshFailed,
 )
 from agent.result import RunResult
 from agent.text import one_line
@@ -36,6 +47,8 @@ _MAX_ERROR = 160
 _MAX_LINE = 1_000
 _MAX_DETAIL = 2_000
 _STDERR_LINES = 4
+_MAX_PROGRESS = 100
+_ERASE_LINE = "\r\x1b[K"
 
 
 def describe_error(exc: AgentError, *, verbose: bool) -> list[str]:
@@ -86,18 +99,29 @@ class HumanRenderer:
     Args:
         answer: where streamed answer text goes (stdout, or stderr when stdout is JSON).
         progress: where tool calls, warnings and errors go (stderr).
-        verbose: also show server start-up, reasoning and error details.
+        verbose: also show server start-up, server logs, reasoning and error details.
         live: stream the answer as it arrives (default: when ``answer`` is a terminal);
             otherwise each turn's text is written once its response is final.
+        progress_line: draw tools' progress on one line redrawn in place (default: when
+            ``progress`` is a terminal).
     """
 
     def __init__(
-        self, answer: TextIO, progress: TextIO, *, verbose: bool = False, live: bool | None = None
+        self,
+        answer: TextIO,
+        progress: TextIO,
+        *,
+        verbose: bool = False,
+        live: bool | None = None,
+        progress_line: bool | None = None,
     ) -> None:
         self.answer = answer
         self.progress = progress
         self.verbose = verbose
         self.live = _is_terminal(answer) if live is None else live
+        self.progress_line = _is_terminal(progress) if progress_line is None else progress_line
+        self._drawn = False
+        """Whether a progress line is on the screen (the next line replaces it)."""
         self.streamed_text = False
         """Whether answer text was written: the caller then does not print the output again."""
         self._open_line = False
@@ -109,8 +133,34 @@ class HumanRenderer:
         self.progress.write(text + "\n")
         self.progress.flush()
 
+    def clear_progress(self) -> None:
+        """Erase a progress line drawn at the terminal (before a question, say)."""
+        if self._drawn:
+            self._raw_progress(_ERASE_LINE)
+            self._drawn = False
+
+    def _raw_progress(self, text: str) -> None:
+        # The only control sequences written are these; every text shown in them is cleaned.
+        raw = getattr(self.progress, "raw", self.progress)
+        raw.write(text)
+        raw.flush()
+
+    def _tool_progress(self, event: ToolProgress) -> None:
+        if not self.progress_line:
+            return
+        done = f"{event.progress:g}/{event.total:g}" if event.total else f"{event.progress:g}"
+        text = f"… {event.server}.{event.tool} {done}"
+        if event.message:
+            text += " " + event.message
+        width = min(_MAX_PROGRESS, max(20, shutil.get_terminal_size().columns - 3))
+        self.close_line()
+        self._raw_progress(_ERASE_LINE + "  " + one_line(clean(text), width))
+        self._drawn = True
+
     def __call__(self, event: Event) -> None:
         """Render one event."""
+        if self._drawn and not isinstance(event, ToolProgress):
+            self.clear_progress()
         if isinstance(event, TextDelta):
             self._text(event.text)
         elif isinstance(event, ReasoningDelta):
@@ -164,11 +214,47 @@ class HumanRenderer:
                 f"warning: {event.model} takes no native tool calls here; "
                 f"continuing with the {event.tool_protocol} tool protocol"
             )
+        elif isinstance(event, ToolProgress):
+            self._tool_progress(event)
         elif isinstance(event, Notice):
             if event.level == "warning" or self.verbose:
                 self._line(f"{event.level}: {event.message}")
+        elif isinstance(event, ServerLog | ToolsRefreshFailed | SamplingFinished | ElicitationAnswered):
+            self._server_side(event)
         elif isinstance(event, RunFinished):
             self._run_finished(event.result)
+
+    def _server_side(
+        self, event: ServerLog | ToolsRefreshFailed | SamplingFinished | ElicitationAnswered
+    ) -> None:
+        """What servers said or asked for, and how it went."""
+        server = f"MCP server '{event.server}'"
+        if isinstance(event, ServerLog):
+            if self.verbose:
+                logger = f" {one_line(event.logger, _MAX_ARGS)}" if event.logger else ""
+                self._line(f"· {event.server} [{event.level}]{logger}: {one_line(event.message, _MAX_LINE)}")
+        elif isinstance(event, ToolsRefreshFailed):
+            self._line(
+                f"warning: {server} changed its tools, but listing them failed "
+                f"({one_line(event.error, _MAX_ERROR)}); its {event.tools} known tools stay"
+            )
+        elif isinstance(event, SamplingFinished):
+            if not event.approved:
+                self._line(
+                    f"warning: {server} asked for a model completion (sampling); "
+                    f"refused: {one_line(event.error or '', _MAX_ERROR)}"
+                )
+            elif event.error is not None:
+                self._line(f"warning: sampling for {server} failed: {one_line(event.error, _MAX_ERROR)}")
+            elif self.verbose:
+                usage = event.usage
+                tokens = f", {usage.total_tokens} tokens" if usage is not None else ""
+                cost = f", ${usage.cost:.6f}" if usage is not None and usage.cost is not None else ""
+                self._line(f"· sampling for {event.server}: {event.model}{tokens}{cost}")
+        elif event.reason is not None:
+            self._line(f"warning: {server} asked for input; declined: {one_line(event.reason, _MAX_ERROR)}")
+        elif self.verbose:
+            self._line(f"· {event.server} asked for input: {event.action}")
 
     def close_line(self) -> None:
         """End a streamed answer line that is still open."""

@@ -65,8 +65,23 @@ class _Runner:
                 source="agent run",
             )
         prompt = None if prompt_arg is None else read_prompt(prompt_arg)
-        settle_project_trust(interactive=not self.output.json_output and prompt_arg != "-")
-        agent = Agent(options, on_event=self.on_event)
+        interactive = not self.output.json_output and prompt_arg != "-"
+        settle_project_trust(interactive=interactive)
+        # Servers' requests for the model or for input are asked about at a terminal only.
+        from agent.cli.questions import TerminalQuestions
+
+        questions = TerminalQuestions(
+            self.renderer,
+            sys.stdin,
+            sys.stderr,
+            interactive=interactive and sys.stdin.isatty() and sys.stderr.isatty(),
+        )
+        agent = Agent(
+            options,
+            on_event=self.on_event,
+            approve_sampling=questions.approve_sampling,
+            answer_elicitation=questions.answer_elicitation,
+        )
         async with agent:
             self.result = RunResult(model=agent.model_id, models_tried=[agent.model_id])
             line = servers_line(agent.servers())

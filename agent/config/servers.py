@@ -3,8 +3,14 @@
 ``{"mcpServers": {"name": {"command": ..., "args": [...], "env": {...}, "cwd": ...}}}`` for
 stdio servers, ``{"url": ..., "headers": {...}, "type": "http" | "streamable-http" | "sse"}``
 for HTTP ones; YAML of the same shape is accepted (by extension). Our optional per-entry fields:
-``startup_timeout``, ``tool_timeout``, ``mode`` and ``disabled``. Keys starting with ``_`` are
-comments and ignored. Every string is ``${VAR}``-expanded, except in disabled entries.
+``startup_timeout``, ``tool_timeout``, ``mode`` and ``disabled``, and for HTTP entries ``oauth``
+(see :class:`OAuthConfig`). Keys starting with ``_`` are comments and ignored. Every string is
+``${VAR}``-expanded, except in disabled entries.
+
+``mode`` says which MCP protocol era to speak (see :data:`ConnectMode`): left out, the client
+probes ``server/discover`` once and remembers the answer for this entry; ``auto`` probes at every
+start; ``legacy`` uses the ``initialize`` handshake (2025-11-25 and older) without probing;
+``2026-07-28`` speaks that stateless revision only, and a server that does not is a start failure.
 
 Stdio servers get only the SDK's minimal environment plus ``env``: nothing else is inherited.
 """
@@ -15,8 +21,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 from agent.config.env import environment, expand_tree
 from agent.config.files import read_document, validate
@@ -27,7 +34,9 @@ from agent.errors import ConfigError
 __all__ = [
     "BUNDLED_SERVERS",
     "DEFAULT_STARTUP_TIMEOUT",
+    "ConnectMode",
     "HttpServerConfig",
+    "OAuthConfig",
     "ServerConfig",
     "StdioServerConfig",
     "find_mcp_config",
@@ -40,6 +49,9 @@ BUNDLED_SERVERS = ("calc", "fs", "sqlite")
 """Names of the bundled servers; a configured entry may not take one (it would shadow it)."""
 _HTTP_TYPES = ("http", "streamable-http", "sse")
 
+ConnectMode = Literal["legacy", "auto", "2026-07-28"]
+"""A pinned protocol era of a server entry: the handshake, a probe at every start, or 2026-07-28."""
+
 
 class _ServerBase(BaseModel):
     """Fields of ours that every entry may carry."""
@@ -48,7 +60,8 @@ class _ServerBase(BaseModel):
 
     startup_timeout: float = Field(default=DEFAULT_STARTUP_TIMEOUT, gt=0)
     tool_timeout: float | None = Field(default=None, gt=0)
-    mode: Literal["legacy", "auto"] = "legacy"
+    mode: ConnectMode | None = None
+    """The protocol era (see the module docstring); None: probe once, then remember."""
     disabled: bool = False
 
 
@@ -62,17 +75,84 @@ class StdioServerConfig(_ServerBase):
     cwd: str | None = None
 
 
+class OAuthConfig(BaseModel):
+    """How to sign in to an HTTP server that asks for OAuth (all optional).
+
+    Without a ``client_id`` the client registers itself: through ``client_metadata_url`` (a
+    client ID metadata document you host) when the authorization server supports those, else
+    by dynamic registration. With one, the client is pre-registered: ``client_secret`` (for a
+    confidential client) is sent as ``token_endpoint_auth_method`` says, HTTP Basic by default.
+    The browser comes back to ``http://127.0.0.1:<callback_port>/callback``; a pre-registered
+    client or a metadata document usually needs the port fixed, otherwise it is chosen freely.
+    ``enabled: false`` (or ``oauth: false``) turns OAuth off for the server.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+    enabled: bool = True
+    # Checks sit on the fields after client_secret: an error is shown with the field's value,
+    # and the secret's value must never be.
+    client_secret: SecretStr | None = None
+    client_id: str | None = Field(default=None, min_length=1, validate_default=True)
+    token_endpoint_auth_method: Literal["client_secret_basic", "client_secret_post", "none"] | None = None
+    client_metadata_url: str | None = None
+    callback_port: int | None = Field(default=None, ge=1, le=65535)
+
+    @field_validator("client_id")
+    @classmethod
+    def _secret_needs_a_client(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("client_secret") is not None:
+            raise ValueError("expected a client_id to go with client_secret")
+        return value
+
+    @field_validator("token_endpoint_auth_method")
+    @classmethod
+    def _method_needs_a_secret(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value not in (None, "none") and info.data.get("client_secret") is None:
+            raise ValueError(f"expected client_secret to go with {value}")
+        return value
+
+    @field_validator("client_metadata_url")
+    @classmethod
+    def _metadata_url_is_https_with_a_path(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme != "https" or not parts.hostname or parts.path in ("", "/"):
+            raise ValueError("expected an https:// URL with a path (a client ID metadata document)")
+        return value.strip()
+
+
 class HttpServerConfig(_ServerBase):
-    """A server reached over streamable HTTP (``http``/``streamable-http``) or legacy SSE."""
+    """A server reached over streamable HTTP (``http``/``streamable-http``) or legacy SSE.
+
+    ``oauth``: left out, OAuth is used when the server asks for it, unless ``headers`` carries an
+    ``Authorization`` header of its own; ``false`` never; ``true`` or settings whenever asked.
+    """
 
     type: Literal["http", "streamable-http", "sse"] = "streamable-http"
     url: str
     headers: dict[str, str] = Field(default_factory=dict, repr=False)
+    oauth: OAuthConfig | None = None
 
     @field_validator("url")
     @classmethod
     def _url_is_http(cls, value: str) -> str:
         return check_http_url(value)
+
+    @field_validator("oauth", mode="before")
+    @classmethod
+    def _oauth_switch(cls, value: Any) -> Any:
+        """``oauth: true`` / ``false`` are short for the default settings, on or off."""
+        return {"enabled": value} if isinstance(value, bool) else value
+
+    @property
+    def oauth_settings(self) -> OAuthConfig | None:
+        """The OAuth settings in force; ``None`` when this server is not to use OAuth."""
+        if self.oauth is None:
+            static = any(name.lower() == "authorization" for name in self.headers)
+            return None if static else OAuthConfig()
+        return self.oauth if self.oauth.enabled else None
 
 
 ServerConfig = StdioServerConfig | HttpServerConfig

@@ -15,6 +15,14 @@ What the servers offer needs no model and no API key::
 
     async with Agent(servers=["calc"]).servers_only() as a:
         tools = await a.list_tools()      # also list_servers, list_prompts, list_resources
+
+Servers may ask things of the agent. The working directory (or ``roots=``) is offered as their
+roots. A server asking for a completion (sampling) gets one from the agent's model when
+``allow_sampling=True`` or the ``approve_sampling`` handler says yes; otherwise it is refused. A
+server asking the user for input (elicitation) is answered by the ``answer_elicitation`` handler
+(:func:`~agent.events.answer_through_events` answers through the ``ElicitationRequested`` event),
+and declined without one. The library never asks anyone itself: the CLI's handlers ask at a
+terminal.
 """
 
 from __future__ import annotations
@@ -25,31 +33,47 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import anyio
 
 from agent.core.endpoint import Endpoint, open_endpoint
 from agent.core.server_plan import plan_servers
 from agent.errors import ConfigError, ModelNotFoundError
-from agent.events import Event, EventSink, Notice, RunFinished
+from agent.events import (
+    ElicitationAnswer,
+    ElicitationRequest,
+    Event,
+    EventSink,
+    Notice,
+    RunFinished,
+    SamplingRequest,
+)
 from agent.options import AgentOptions, parse_options
 from agent.result import RunResult
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Sequence
+
     import httpx
 
     from agent.loop import RunOptions
+    from agent.mcp.client_features import ClientFeatures
     from agent.mcp.content import ResourceContent
     from agent.mcp.inventory import PromptEntry, ResourceEntry, ServerEntry, ToolEntry
     from agent.mcp.manager import McpManager
     from agent.mcp.report import ServerReport
     from agent.mcp.targets import ServerTarget
-    from agent.messages import Message
+    from agent.messages import Message, ModelResponse, RequestSettings, ToolSpec
     from agent.models.resolution import ResolvedModel
     from agent.providers.base import ChatModel
 
-__all__ = ["Agent"]
+__all__ = ["Agent", "ElicitationHandler", "SamplingApprover"]
+
+SamplingApprover: TypeAlias = "Callable[[SamplingRequest], Awaitable[bool]]"
+"""Says whether a server may have the model answer ``request`` (it may raise ``Refused(reason)``)."""
+ElicitationHandler: TypeAlias = "Callable[[ElicitationRequest], Awaitable[ElicitationAnswer]]"
+"""Answers a server's request for input (or raises ``Refused(reason)`` to decline it)."""
 
 
 class Agent:
@@ -62,6 +86,9 @@ class Agent:
         on_event: receives every event: servers starting, and each run's events.
         mcp_servers: extra servers given in code (name -> config, SDK transport, transport
             factory or in-process server object).
+        approve_sampling: asked whether a server may have the model answer its request
+            (unless ``allow_sampling``); without it, requests are refused.
+        answer_elicitation: answers servers' requests for input; without it they are declined.
         cwd: the working directory (default: the current one).
         env: the real environment (default: ``os.environ``).
 
@@ -78,6 +105,8 @@ class Agent:
         mcp_servers: Mapping[str, ServerTarget] | None = None,
         cwd: Path | None = None,
         env: Mapping[str, str] | None = None,
+        approve_sampling: SamplingApprover | None = None,
+        answer_elicitation: ElicitationHandler | None = None,
         **keywords: Any,
     ) -> None:
         if options is not None and keywords:
@@ -85,6 +114,8 @@ class Agent:
             options = dataclasses.replace(options, **{name: getattr(checked, name) for name in keywords})
         self.options = options if options is not None else parse_options(keywords)
         self.on_event = on_event
+        self.approve_sampling = approve_sampling
+        self.answer_elicitation = answer_elicitation
         self._extra_servers = dict(mcp_servers or {})
         self._cwd = cwd
         self._env = env
@@ -129,6 +160,8 @@ class Agent:
         self._models = {}
 
     async def _start(self, stack: AsyncExitStack) -> None:
+        from agent.cache import user_cache_dir
+        from agent.mcp.eras import EraStore
         from agent.mcp.manager import McpManager
 
         options = self.options
@@ -142,7 +175,14 @@ class Agent:
             raise ConfigError("a model id must not be empty", source="--model")
         plan = plan_servers(options, endpoint, self._extra_servers)
         # Server processes first: their start-up overlaps the imports and the catalog look-up.
-        manager = McpManager(plan.targets, disabled=plan.disabled, on_event=self._emit, wait=False)
+        manager = McpManager(
+            plan.targets,
+            disabled=plan.disabled,
+            on_event=self._emit,
+            wait=False,
+            features=self._client_features(endpoint),
+            eras=EraStore.in_cache_dir(user_cache_dir(endpoint.env)),
+        )
         self._manager = await stack.enter_async_context(manager)
         if self._servers_only:
             await manager.wait_started()
@@ -158,6 +198,58 @@ class Agent:
             await self._prepare(model_id, primary=True)
         if options.strict_servers and manager.failed:
             raise manager.failed[0].error or ConfigError("an MCP server failed to start")
+
+    def _client_features(self, endpoint: Endpoint) -> ClientFeatures:
+        """What the agent offers its servers: roots, sampling, elicitation, and the logs it wants.
+
+        Raises:
+            ConfigError: a root is not a directory.
+        """
+        from agent.mcp.client_features import ClientFeatures
+
+        roots = []
+        for root in self.options.roots or [str(endpoint.cwd)]:
+            path = Path(root).expanduser()
+            path = (path if path.is_absolute() else endpoint.cwd / path).resolve()
+            if not path.is_dir():
+                raise ConfigError(f"not a directory: {root}", source="--root")
+            roots.append(path)
+        return ClientFeatures(
+            roots=tuple(dict.fromkeys(roots)),
+            sampler=self._sample,
+            elicitor=self._elicit,
+            log_level=self.options.server_log_level,
+        )
+
+    async def _sample(
+        self, request: SamplingRequest, tools: Sequence[ToolSpec], settings: RequestSettings
+    ) -> ModelResponse:
+        """One completion by the agent's model for a server, if allowed (else ``Refused``)."""
+        from agent.mcp.client_features import Refused
+        from agent.messages import SystemMessage
+        from agent.run_context import RunContext
+
+        if self._servers_only or self._http is None:
+            raise Refused("there is no model to answer it here")
+        if not self.options.allow_sampling:
+            if self.approve_sampling is None:
+                raise Refused("sampling is not allowed (--allow-sampling, or allow_sampling=True, allows it)")
+            if not await self.approve_sampling(request):
+                raise Refused("not approved")
+        chat, _ = await self._prepare(self.model_id)
+        messages: list[Message] = list(request.messages)
+        if request.system_prompt:
+            messages.insert(0, SystemMessage(content=request.system_prompt))
+        response = await chat.complete(messages, tools, settings, run=RunContext())
+        return response if response.model else response.model_copy(update={"model": chat.model_name})
+
+    async def _elicit(self, request: ElicitationRequest) -> ElicitationAnswer:
+        """A server's request for input, answered by the ``answer_elicitation`` handler (if any)."""
+        from agent.mcp.client_features import Refused
+
+        if self.answer_elicitation is None:
+            raise Refused("there is no one to answer it (no answer_elicitation handler)")
+        return await self.answer_elicitation(request)
 
     async def aclose(self) -> None:
         """Stop the servers and close the HTTP pool (as leaving ``async with`` does)."""

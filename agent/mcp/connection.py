@@ -4,6 +4,12 @@ The owning task enters and exits the transport and session contexts (anyio requi
 the same task); other tasks call tools through the live session, which multiplexes concurrent
 requests. The SDK is imported here, lazily, so commands that never talk to a server do not pay
 for importing it, and stdio servers are spawned before it is imported.
+
+The protocol era is chosen by :mod:`~agent.mcp.eras` (and remembered there once probed); what
+the client offers the server (roots, sampling, elicitation, logs) by
+:mod:`~agent.mcp.client_features`. A changed tool list is listed again in the owning task: on
+notice from a server of the handshake era, or through a ``subscriptions/listen`` stream on a
+2026-07-28 server that offers one.
 """
 
 from __future__ import annotations
@@ -19,8 +25,11 @@ import anyio
 from agent import __version__
 from agent.config.servers import DEFAULT_STARTUP_TIMEOUT, StdioServerConfig
 from agent.errors import McpError, ServerStartError
+from agent.events import CURRENT_CALL, EventSink, Notice, ToolsRefreshFailed
+from agent.mcp.client_features import ClientFeatures, ClientSide
 from agent.mcp.content import ResourceContent, prompt_messages, request_error, resource_contents
 from agent.mcp.convert import outcome_from_error, outcome_from_result, tool_from_mcp
+from agent.mcp.eras import MODERN_VERSION, EraStore, SdkMode, plan_mode
 from agent.mcp.failures import describe_start_failure
 from agent.mcp.inventory import (
     PromptEntry,
@@ -34,7 +43,8 @@ from agent.mcp.inventory import (
     transport_name,
 )
 from agent.mcp.stdio import process_transport, spawn_stdio, stop_process
-from agent.mcp.targets import ServerTarget, connect_mode, sdk_source, startup_timeout_of, target_kind
+from agent.mcp.targets import ServerTarget, sdk_source, startup_timeout_of, target_kind
+from agent.text import one_line
 from agent.tools import ToolInfo, ToolOutcome
 
 if TYPE_CHECKING:
@@ -50,6 +60,8 @@ __all__ = ["McpConnection"]
 
 _STDERR_TAIL_LINES = 12
 _LIST_PAGE_CAP = 100
+_SETTLE_SECONDS = 5.0
+"""How long a call's result waits for a tool-list refresh the server asked for during the call."""
 
 
 class McpConnection:
@@ -60,6 +72,12 @@ class McpConnection:
         target: how to start or reach the server (see :data:`~agent.mcp.targets.ServerTarget`).
         startup_timeout: seconds to start, for targets without a config of their own.
         on_tools_changed: called (in the owning task) after the server's tool list changed.
+        on_event: receives what the connection reports by itself (a tool list that could not be
+            listed again, server logs and requests not made during a known tool call).
+        features: what the client offers the server (see :class:`ClientFeatures`); None: nothing.
+        mode: the protocol era to speak (``legacy``, ``auto``, ``2026-07-28``), overriding the
+            config's; None: the config's, else remembered in ``eras`` (see :mod:`agent.mcp.eras`).
+        eras: where probed eras are remembered; None: a config without a mode is probed each start.
 
     Raises:
         TypeError: ``target`` is not something a connection can be given.
@@ -72,6 +90,10 @@ class McpConnection:
         *,
         startup_timeout: float = DEFAULT_STARTUP_TIMEOUT,
         on_tools_changed: Callable[[McpConnection], None] | None = None,
+        on_event: EventSink | None = None,
+        features: ClientFeatures | None = None,
+        mode: SdkMode | None = None,
+        eras: EraStore | None = None,
     ) -> None:
         self.name = name
         self.target = target
@@ -88,11 +110,17 @@ class McpConnection:
         self.offers_resources = False
         self.offers_prompts = False
         self._on_tools_changed = on_tools_changed
+        self._on_event = on_event
+        self.client_side = ClientSide(name, features, on_event)
+        self._mode = mode
+        self._eras = eras
         self._client: Client | None = None
         self._ready = anyio.Event()
         self._wake = anyio.Event()
         self._closing = False
         self._tools_stale = False
+        self._settled = anyio.Event()
+        self._settled.set()
         self._scope: anyio.CancelScope | None = None
         self._errlog: IO[bytes] | None = None
         self._crashed = False
@@ -128,7 +156,11 @@ class McpConnection:
                     self._note_session(client)
                     self.tools = await self._initial_tools(client)
                     self._ready.set()
-                    await self._serve(client)
+                    async with anyio.create_task_group() as tg:
+                        if self._listens(client):
+                            tg.start_soon(self._listen, client)
+                        await self._serve(client)
+                        tg.cancel_scope.cancel()
             except Exception as exc:
                 if not self._ready.is_set():
                     self.failure = ServerStartError(
@@ -142,6 +174,7 @@ class McpConnection:
                 self._client = None
                 self._spawned.set()
                 self._ready.set()
+                self._settled.set()
                 if self._errlog is not None:
                     self._errlog.close()
 
@@ -179,8 +212,13 @@ class McpConnection:
         client = self._client
         if client is None or self._crashed:
             return ToolOutcome(f"MCP server '{self.name}' is not running", is_error=True)
+        scope = CURRENT_CALL.get()
+        progress = None
+        if scope is not None and scope.emit is not None:  # only a run that listens asks for progress
+            progress = self.client_side.progress(tool, scope)
         try:
-            result = await client.call_tool(tool, arguments)
+            with self.client_side.calling(scope):
+                result = await client.call_tool(tool, arguments, progress_callback=progress)
         except MCPError as exc:
             message = exc.error.message
             if exc.error.code == CONNECTION_CLOSED:
@@ -191,6 +229,9 @@ class McpConnection:
             return outcome_from_error(tool, exc)
         except Exception as exc:  # a malformed result or a transport failure: the run goes on
             return ToolOutcome(f"Error calling tool '{tool}': {type(exc).__name__}: {exc}", is_error=True)
+        if not self._settled.is_set():  # the call changed the tools: the next turn should see them
+            with anyio.move_on_after(_SETTLE_SECONDS):
+                await self._settled.wait()
         return outcome_from_result(result)
 
     def _lost_message(self) -> str:
@@ -344,14 +385,51 @@ class McpConnection:
             self._wake = anyio.Event()
             if self._tools_stale and not self._closing:
                 self._tools_stale = False
-                try:
-                    self.tools = await self._list_tools(client, refresh=True)
-                except Exception:  # the old list stays; the next call reports what is wrong
-                    continue
-                if self._on_tools_changed is not None:
-                    # A failing observer must not take the connection down with it.
-                    with contextlib.suppress(Exception):
-                        self._on_tools_changed(self)
+                await self._refresh_tools(client)
+            if not self._tools_stale:
+                self._settled.set()
+
+    async def _refresh_tools(self, client: Client) -> None:
+        """List the tools again; on failure the old list stays and a ``ToolsRefreshFailed`` says why."""
+        try:
+            self.tools = await self._list_tools(client, refresh=True)
+        except Exception as exc:
+            error = ToolsRefreshFailed(server=self.name, error=_describe(exc), tools=len(self.tools))
+            self._report(error)
+            return
+        if self._on_tools_changed is not None:
+            # A failing observer must not take the connection down with it.
+            with contextlib.suppress(Exception):
+                self._on_tools_changed(self)
+
+    def _report(self, event: ToolsRefreshFailed | Notice) -> None:
+        if self._on_event is not None:
+            with contextlib.suppress(Exception):
+                self._on_event(event)
+
+    def _mark_tools_stale(self) -> None:
+        self._tools_stale = True
+        if self._settled.is_set():
+            self._settled = anyio.Event()
+        self._wake.set()
+
+    def _listens(self, client: Client) -> bool:
+        """Whether to open a ``subscriptions/listen`` stream: a 2026-07-28 server whose tools change."""
+        with contextlib.suppress(Exception):
+            tools = client.server_capabilities.tools
+            return client.protocol_version == MODERN_VERSION and bool(tools and tools.list_changed)
+        return False
+
+    async def _listen(self, client: Client) -> None:
+        """Hear of tool-list changes of a 2026-07-28 server (they reach ``_on_message`` too)."""
+        try:
+            async with client.listen(tools_list_changed=True) as subscription:
+                async for _ in subscription:
+                    self._mark_tools_stale()
+        except Exception as exc:
+            if not self._closing and not self._crashed:
+                message = f"MCP server '{self.name}' will not report changes to its tools: {_describe(exc)}"
+                self._report(Notice(message=message))
 
     async def _list_tools(self, client: Client, *, refresh: bool = False) -> list[ToolInfo]:
         tools: list[ToolInfo] = []
@@ -372,8 +450,7 @@ class McpConnection:
         import mcp_types as types
 
         if isinstance(message, types.ToolListChangedNotification):
-            self._tools_stale = True
-            self._wake.set()
+            self._mark_tools_stale()
 
     @contextlib.asynccontextmanager
     async def _open_client(self) -> AsyncIterator[Client]:
@@ -383,14 +460,20 @@ class McpConnection:
             from mcp import Client
 
             info = types.Implementation(name="agent", version=__version__)
+            plan = plan_mode(self.target, self._mode, self._eras)
             client = await stack.enter_async_context(
                 Client(
                     source,
-                    mode=connect_mode(self.target),
+                    mode=plan.mode,
                     client_info=info,
                     message_handler=self._on_message,
+                    **self.client_side.client_kwargs(),
                 )
             )
+            if plan.mode == MODERN_VERSION:
+                await _discover(client)
+            if plan.remember_as is not None and self._eras is not None:
+                self._eras.remember(plan.remember_as, client.protocol_version)
             yield client
 
     async def _open_source(self, stack: contextlib.AsyncExitStack) -> Transport | InProcessServer:
@@ -420,3 +503,30 @@ class McpConnection:
         except (OSError, ValueError):
             return ""
         return "\n".join(lines[-_STDERR_TAIL_LINES:])
+
+
+def _describe(exc: Exception) -> str:
+    """One line for a failed request: the server's error message, or the exception."""
+    from mcp.shared.exceptions import MCPError
+
+    text = exc.error.message if isinstance(exc, MCPError) else f"{type(exc).__name__}: {exc}"
+    return one_line(text, 300)
+
+
+async def _discover(client: Client) -> None:
+    """Learn the capabilities of a server spoken to in 2026-07-28 without a probe (a pinned mode).
+
+    Raises:
+        MCPError: the server does not answer ``server/discover`` (it does not speak 2026-07-28).
+    """
+    import mcp_types as types
+    from mcp.shared.exceptions import MCPError
+
+    try:
+        raw = await client.session.send_discover(MODERN_VERSION)
+        client.session.adopt(types.DiscoverResult.model_validate(raw))
+    except MCPError as exc:
+        raise MCPError(
+            exc.error.code,
+            f"the server does not speak MCP {MODERN_VERSION} (server/discover: {exc.error.message})",
+        ) from exc

@@ -6,6 +6,10 @@ One manager may serve many concurrent runs: each server has one connection, whos
 multiplexes the calls of every run. It also lists what the servers offer (tools with their
 details, prompts, resources) and reads resources and prompts, for ``agent servers`` and the like
 and for the opening of a run.
+
+What the client side offers the servers (roots, sampling, elicitation, logs) is one
+:class:`~agent.mcp.client_features.ClientFeatures` for every connection; which protocol era each
+server speaks is decided (and remembered) per server by :mod:`agent.mcp.eras`.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ from anyio.abc import TaskGroup
 from agent.config.servers import DEFAULT_STARTUP_TIMEOUT
 from agent.errors import ConfigError, McpError, ServerStartError
 from agent.events import EventSink, Notice, ServerFailed, ServerStarted
+from agent.mcp.client_features import ClientFeatures
 from agent.mcp.connection import McpConnection
 from agent.mcp.content import DEFAULT_RESOURCE_CHARS, ResourceContent
+from agent.mcp.eras import EraStore, SdkMode
 from agent.mcp.inventory import PromptEntry, ResourceEntry, ServerEntry, ToolEntry
 from agent.mcp.report import ServerReport
 from agent.mcp.targets import ServerTarget
@@ -65,11 +71,16 @@ class McpManager:
             of one), or an in-process ``MCPServer``/``Server`` (see :mod:`agent.mcp.targets`).
         disabled: names of configured servers that are not to be started; they are reported as
             ``disabled`` (after the servers of ``servers`` when not among them).
-        on_event: receives server events and notices (restarts, changed tool lists).
+        on_event: receives server events and notices (restarts, changed tool lists), and what
+            servers send that no tool call of a run can be named for (logs, requests).
         wait: enter only once every server is up or failed; with ``False`` entering returns as soon
             as the server processes exist, and :meth:`wait_started` waits for the rest (so the
             caller's own start-up work overlaps the servers').
         startup_timeout: seconds to start, for targets without a config that sets it.
+        features: what the client offers every server; None: nothing (a plain client).
+        modes: a protocol era per server name, overriding the configs' (``legacy``, ``auto``,
+            ``2026-07-28``); in-process servers and transports otherwise speak ``legacy``.
+        eras: where eras probed for configs without a ``mode`` are remembered.
 
     Raises:
         TypeError: a value of ``servers`` is nothing a connection can be given.
@@ -83,8 +94,15 @@ class McpManager:
         on_event: EventSink | None = None,
         wait: bool = True,
         startup_timeout: float = DEFAULT_STARTUP_TIMEOUT,
+        features: ClientFeatures | None = None,
+        modes: Mapping[str, SdkMode] | None = None,
+        eras: EraStore | None = None,
     ) -> None:
         off = list(dict.fromkeys(disabled))
+        self._features = features
+        self._on_event = on_event
+        self._modes = dict(modes or {})
+        self._eras = eras
         self._disabled = set(off)
         self._order = [*servers, *(name for name in off if name not in servers)]
         self._targets = {name: t for name, t in servers.items() if name not in self._disabled}
@@ -93,7 +111,6 @@ class McpManager:
         self._every = list(self._connections.values())
         self._restarts = dict.fromkeys(self._targets, 0)
         self._locks = {name: anyio.Lock() for name in self._targets}
-        self._on_event = on_event
         self._task_group: TaskGroup | None = None
         self._wait = wait
         self._started = False
@@ -107,6 +124,10 @@ class McpManager:
             self._targets[name],
             startup_timeout=self._startup_timeout,
             on_tools_changed=self._tools_changed,
+            on_event=self._on_event,
+            features=self._features,
+            mode=self._modes.get(name),
+            eras=self._eras,
         )
 
     async def __aenter__(self) -> McpManager:

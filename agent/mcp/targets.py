@@ -18,13 +18,21 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 
-from agent.config.servers import DEFAULT_STARTUP_TIMEOUT, HttpServerConfig, ServerConfig, StdioServerConfig
+from agent.config.servers import (
+    DEFAULT_STARTUP_TIMEOUT,
+    ConnectMode,
+    HttpServerConfig,
+    ServerConfig,
+    StdioServerConfig,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from mcp.client import Transport
     from mcp.server import MCPServer, Server
+
+    from agent.mcp.oauth import OAuthOptions
 
 __all__ = [
     "InProcessServer",
@@ -81,26 +89,34 @@ def startup_timeout_of(target: ServerTarget, default: float = DEFAULT_STARTUP_TI
     return default
 
 
-def connect_mode(target: ServerTarget) -> Literal["legacy", "auto"]:
+def connect_mode(target: ServerTarget) -> ConnectMode | None:
     """How the SDK client negotiates: the config's ``mode``; the initialize handshake otherwise.
 
     In-process servers and transports default to the handshake: it is what every server speaks,
-    and only there do servers send ``notifications/tools/list_changed`` unprompted.
+    and only there do servers send ``notifications/tools/list_changed`` unprompted. A config
+    without a mode leaves it to :mod:`agent.mcp.eras` (``None``).
     """
     if isinstance(target, StdioServerConfig | HttpServerConfig):
         return target.mode
     return "legacy"
 
 
-async def sdk_source(target: ServerTarget, stack: contextlib.AsyncExitStack) -> Transport | InProcessServer:
+async def sdk_source(
+    target: ServerTarget,
+    stack: contextlib.AsyncExitStack,
+    *,
+    server: str | None = None,
+    oauth: OAuthOptions | None = None,
+) -> Transport | InProcessServer:
     """What to hand the SDK's ``Client`` for a target that is not a stdio config.
 
     HTTP resources the transport needs are entered on ``stack`` (closed after the client).
+    ``server`` (the configured name) and ``oauth`` go to :func:`http_transport`.
     """
     if isinstance(target, StdioServerConfig):
         raise TypeError("stdio servers are spawned by the connection, not opened here")
     if isinstance(target, HttpServerConfig):
-        return await http_transport(target, stack)
+        return await http_transport(target, stack, server=server, oauth=oauth)
     from mcp.server import MCPServer, Server
 
     if isinstance(target, Server | MCPServer):
@@ -110,16 +126,44 @@ async def sdk_source(target: ServerTarget, stack: contextlib.AsyncExitStack) -> 
     return cast("TransportFactory", target)()
 
 
-async def http_transport(config: HttpServerConfig, stack: contextlib.AsyncExitStack) -> Transport:
-    """The SDK transport for an HTTP server entry: legacy SSE or streamable HTTP."""
+async def http_transport(
+    config: HttpServerConfig,
+    stack: contextlib.AsyncExitStack,
+    *,
+    server: str | None = None,
+    oauth: OAuthOptions | None = None,
+) -> Transport:
+    """The SDK transport for an HTTP server entry: legacy SSE or streamable HTTP.
+
+    Unless the entry turns OAuth off (see ``HttpServerConfig.oauth``), requests carry the SDK's
+    OAuth provider, which signs in when the server asks (see :mod:`agent.mcp.oauth`), and a
+    failed sign-in is what the transport raises.
+
+    Args:
+        config: the server entry.
+        stack: where resources that outlive this call are entered.
+        server: the configured name, shown in a sign-in prompt (default: the URL).
+        oauth: how to sign in; default the options in force (``use_oauth_options``).
+    """
+    auth = None
+    if config.oauth_settings is not None:
+        from agent.mcp.oauth import oauth_provider
+
+        auth = await oauth_provider(config, oauth, server=server)
     if config.type == "sse":
         from mcp.client.sse import sse_client
 
-        return sse_client(config.url, headers=dict(config.headers))
-    import httpx2
-    from mcp.client.streamable_http import streamable_http_client
+        transport = sse_client(config.url, headers=dict(config.headers), auth=auth)
+    else:
+        import httpx2
+        from mcp.client.streamable_http import streamable_http_client
 
-    http = await stack.enter_async_context(
-        httpx2.AsyncClient(headers=dict(config.headers), timeout=httpx2.Timeout(30, read=300))
-    )
-    return streamable_http_client(config.url, http_client=http)
+        http = await stack.enter_async_context(
+            httpx2.AsyncClient(headers=dict(config.headers), timeout=httpx2.Timeout(30, read=300), auth=auth)
+        )
+        transport = streamable_http_client(config.url, http_client=http)
+    if auth is None:
+        return transport
+    from agent.mcp.oauth import reporting_auth_failures
+
+    return reporting_auth_failures(transport, auth)

@@ -51,7 +51,7 @@ def test_servers_json_reports_every_configured_server_without_a_key(tmp_path: Pa
             "name": "library",
             "status": "active",
             "transport": "stdio",
-            "protocol_version": "2025-11-25",
+            "protocol_version": "2026-07-28",  # an SDK server, probed (no mode in its entry)
             "server_info": "library 2.0.0",
             "tools": 1,
             "resources": 2,

@@ -146,7 +146,7 @@ async def test_resolved_bundled_server_starts_even_beside_a_shadowing_servers_di
     assert isinstance(config, StdioServerConfig)
     params = StdioServerParameters(command=config.command, args=config.args, env=config.env, cwd=tmp_path)
     with anyio.fail_after(30):
-        async with Client(params, mode=config.mode) as client:
+        async with Client(params, mode=config.mode or "auto") as client:
             tools = [tool.name for tool in (await client.list_tools()).tools]
             result = await client.call_tool("evaluate", {"expression": "6 * 7"})
     texts = [block.text for block in result.content if isinstance(block, TextContent)]

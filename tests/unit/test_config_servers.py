@@ -74,7 +74,7 @@ def test_mcp_config_in_json_or_yaml_loads_every_entry_expanded(tmp_path: Path, n
     assert list(servers) == ["files", "time", "remote", "legacy", "plain-http"]
 
 
-def test_defaults_are_legacy_mode_thirty_second_startup_and_enabled(tmp_path: Path) -> None:
+def test_defaults_are_a_remembered_era_thirty_second_startup_and_enabled(tmp_path: Path) -> None:
     path = tmp_path / "mcp.json"
     path.write_text('{"mcpServers": {"a": {"command": "a"}}}')
     (config,) = load_mcp_config(path, env={}).values()
@@ -86,7 +86,7 @@ def test_defaults_are_legacy_mode_thirty_second_startup_and_enabled(tmp_path: Pa
         "cwd": None,
         "startup_timeout": 30.0,
         "tool_timeout": None,
-        "mode": "legacy",
+        "mode": None,
         "disabled": False,
     }
 
@@ -141,8 +141,8 @@ def test_default_environment_includes_dotenv_in_the_working_directory(
         ),
         (
             '{"mcpServers": {"a": {"url": "http://h", "env": {}}}}',
-            "mcpServers.a.env: unknown field; expected one of: disabled, headers, mode, startup_timeout, "
-            "tool_timeout, type, url",
+            "mcpServers.a.env: unknown field; expected one of: disabled, headers, mode, oauth, "
+            "startup_timeout, tool_timeout, type, url",
         ),
         (
             '{"mcpServers": {"a": {"command": ""}}}',
@@ -162,7 +162,7 @@ def test_default_environment_includes_dotenv_in_the_working_directory(
         ),
         (
             '{"mcpServers": {"a": {"command": "x", "mode": "fast"}}}',
-            "mcpServers.a.mode: expected 'legacy' or 'auto', got 'fast'",
+            "mcpServers.a.mode: expected 'legacy', 'auto' or '2026-07-28', got 'fast'",
         ),
         (
             '{"mcpServers": {"a": {"command": "x", "startup_timeout": -1}}}',

@@ -46,7 +46,8 @@ def test_anything_else_is_refused_when_the_manager_is_made(target: Any) -> None:
 
 def test_configs_set_their_own_start_up_timeout_and_mode_others_take_the_defaults() -> None:
     assert [startup_timeout_of(t, 7.0) for t in (STDIO, HTTP, never_answering)] == [3.0, 30.0, 7.0]
-    assert [connect_mode(t) for t in (STDIO, HTTP, never_answering)] == ["auto", "legacy", "legacy"]
+    # A config without a mode leaves the era to agent.mcp.eras (probed once, then remembered).
+    assert [connect_mode(t) for t in (STDIO, HTTP, never_answering)] == ["auto", None, "legacy"]
 
 
 CLOSED = MCPError(code=-32000, message="Connection closed")
