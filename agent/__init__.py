@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from agent.events import Event, EventSink
     from agent.loop import RunOptions, run_agent
     from agent.mcp.manager import McpManager
+    from agent.mcp.oauth import AuthorizationPrompt, OAuthOptions
     from agent.mcp.report import ServerReport
     from agent.messages import (
         AssistantMessage,
@@ -74,6 +75,8 @@ _HOMES = {
     "RunOptions": "agent.loop",
     "run_agent": "agent.loop",
     "McpManager": "agent.mcp.manager",
+    "AuthorizationPrompt": "agent.mcp.oauth",
+    "OAuthOptions": "agent.mcp.oauth",
     "AssistantMessage": "agent.messages",
     "Message": "agent.messages",
     "ModelResponse": "agent.messages",
@@ -100,6 +103,7 @@ __all__ = [
     "AgentOptions",
     "AssistantMessage",
     "AuthenticationError",
+    "AuthorizationPrompt",
     "ChatModel",
     "ConfigError",
     "ContextLengthError",
@@ -113,6 +117,7 @@ __all__ = [
     "ModelNotFoundError",
     "ModelResponse",
     "NoToolEndpointsError",
+    "OAuthOptions",
     "OpenAICompatibleModel",
     "ProviderError",
     "RateLimitError",

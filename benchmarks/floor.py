@@ -1,7 +1,8 @@
 """The floor: a hand-written minimal agent loop the project is measured against.
 
 httpx (one keep-alive ``AsyncClient``) with request JSON built by hand, the official ``mcp``
-SDK ``Client`` over stdio (tools listed once, ``mode="legacy"`` as the project's default), and
+SDK ``Client`` over stdio (tools listed once, ``mode="legacy"``: the handshake era, which the
+project also speaks to this server once its first start has probed and remembered it), and
 the tool calls of a turn run concurrently in an anyio task group. Nothing else: no validation,
 no events, no retries. It is what any agent runtime pays at least on this machine.
 

@@ -4,7 +4,9 @@
 ``answer_elicitation`` handlers. At a terminal a sampling request is shown and asked about
 (``y/N``); an elicitation form is asked field by field, Enter keeping the schema's default; a
 URL request shows the URL (never opened for the user). Not at a terminal both are refused with
-the reason, which the run's output shows. One question at a time, whatever the servers do
+the reason, which the run's output shows. An HTTP server's OAuth sign-in shows the URL to open
+and takes the address the browser ended on, pasted, when it cannot reach this machine's
+loopback listener (see :meth:`TerminalQuestions.authorize`). One question at a time, whatever the servers do
 concurrently; everything a server wrote is shown on one cleaned line.
 """
 
@@ -19,6 +21,7 @@ from agent.cli.render import HumanRenderer
 from agent.events import ElicitationAnswer, ElicitationField, ElicitationRequest, SamplingRequest
 from agent.mcp.client_features import Refused
 from agent.mcp.elicitation import parse_value, show_value
+from agent.mcp.oauth_redirect import AuthorizationPrompt
 from agent.messages import AssistantMessage, ToolMessage, UserMessage
 from agent.text import one_line
 
@@ -82,6 +85,34 @@ class TerminalQuestions:
             if request.mode == "url":
                 return await self._url(request)
             return await self._form(request)
+
+    async def authorize(self, prompt: AuthorizationPrompt) -> None:
+        """Show a server's sign-in URL, and take the address the browser ended on if it is pasted.
+
+        The loopback listener completes the sign-in by itself when the browser runs here; this
+        question is then cancelled. Not at a terminal there is no one to sign in: the server
+        fails to start, saying so.
+        """
+        async with self._lock:
+            self._begin()
+            self._say(f"MCP server '{one_line(prompt.server, 80)}' needs you to sign in. Open:")
+            self._say(f"  {one_line(prompt.url, 4_000)}")
+            self._say(
+                f"  The browser comes back to {prompt.redirect_uri}; if that is not this machine, "
+                "paste the address it ended on."
+            )
+            for _ in range(_TRIES):
+                text = await self._ask("Address (or wait): ")
+                if text is None or prompt.done:
+                    return
+                if not text.strip():
+                    continue
+                try:
+                    prompt.submit(text)
+                except ValueError as exc:
+                    self._say(f"  {exc}")
+                    continue
+                return
 
     async def _url(self, request: ElicitationRequest) -> ElicitationAnswer:
         message = one_line(request.message, _SHOWN)

@@ -81,6 +81,7 @@ class _Runner:
             on_event=self.on_event,
             approve_sampling=questions.approve_sampling,
             answer_elicitation=questions.answer_elicitation,
+            authorize=questions.authorize if questions.interactive else None,
         )
         async with agent:
             self.result = RunResult(model=agent.model_id, models_tried=[agent.model_id])

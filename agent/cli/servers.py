@@ -45,6 +45,7 @@ def execute(listing: Listing, values: dict[str, Any]) -> int:
 
 
 async def _main(listing: Listing, values: dict[str, Any], output: OutputOptions) -> int:
+    from agent.cli.questions import TerminalQuestions
     from agent.cli.render import HumanRenderer
     from agent.cli.trust import settle_project_trust
     from agent.core.agent import Agent
@@ -53,13 +54,17 @@ async def _main(listing: Listing, values: dict[str, Any], output: OutputOptions)
     options = parse_options(values, as_flags=True)
     settle_project_trust(interactive=not output.json_output)
     renderer = HumanRenderer(sys.stderr, sys.stderr, verbose=output.verbose)
+    # A server's OAuth sign-in is asked at a terminal: listing servers is how a user signs in.
+    at_terminal = sys.stdin.isatty() and sys.stderr.isatty()
+    questions = TerminalQuestions(renderer, sys.stdin, sys.stderr, interactive=at_terminal)
 
     def on_event(event: Event) -> None:
         if listing == "servers" and isinstance(event, ServerFailed):
             return  # the table says why, in its row
         renderer(event)
 
-    async with Agent(options, on_event=on_event).servers_only() as agent:
+    authorize = questions.authorize if at_terminal else None
+    async with Agent(options, on_event=on_event, authorize=authorize).servers_only() as agent:
         entries: Sequence[BaseModel] = await _LISTERS[listing](agent)
     if output.json_output:
         text = json.dumps([entry.model_dump(mode="json") for entry in entries], ensure_ascii=False)

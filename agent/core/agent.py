@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from agent.mcp.content import ResourceContent
     from agent.mcp.inventory import PromptEntry, ResourceEntry, ServerEntry, ToolEntry
     from agent.mcp.manager import McpManager
+    from agent.mcp.oauth import AuthorizationHandler
     from agent.mcp.report import ServerReport
     from agent.mcp.targets import ServerTarget
     from agent.messages import Message, ModelResponse, RequestSettings, ToolSpec
@@ -89,6 +90,10 @@ class Agent:
         approve_sampling: asked whether a server may have the model answer its request
             (unless ``allow_sampling``); without it, requests are refused.
         answer_elicitation: answers servers' requests for input; without it they are declined.
+        authorize: shows the user a sign-in an HTTP MCP server asks for (the URL to open; it may
+            also take the address the browser ended on, see ``AuthorizationPrompt.submit``);
+            without it such a server fails to start, saying a sign-in is required. Tokens are
+            kept in the user config directory and reused by later runs.
         cwd: the working directory (default: the current one).
         env: the real environment (default: ``os.environ``).
 
@@ -107,6 +112,7 @@ class Agent:
         env: Mapping[str, str] | None = None,
         approve_sampling: SamplingApprover | None = None,
         answer_elicitation: ElicitationHandler | None = None,
+        authorize: AuthorizationHandler | None = None,
         **keywords: Any,
     ) -> None:
         if options is not None and keywords:
@@ -116,6 +122,7 @@ class Agent:
         self.on_event = on_event
         self.approve_sampling = approve_sampling
         self.answer_elicitation = answer_elicitation
+        self.authorize = authorize
         self._extra_servers = dict(mcp_servers or {})
         self._cwd = cwd
         self._env = env
@@ -161,8 +168,10 @@ class Agent:
 
     async def _start(self, stack: AsyncExitStack) -> None:
         from agent.cache import user_cache_dir
+        from agent.config.paths import user_config_dir
         from agent.mcp.eras import EraStore
         from agent.mcp.manager import McpManager
+        from agent.mcp.oauth import OAuthOptions
 
         options = self.options
         endpoint = self._endpoint = open_endpoint(
@@ -182,6 +191,9 @@ class Agent:
             wait=False,
             features=self._client_features(endpoint),
             eras=EraStore.in_cache_dir(user_cache_dir(endpoint.env)),
+            oauth=OAuthOptions(
+                on_authorize=self.authorize, store_dir=user_config_dir(endpoint.env) / "oauth"
+            ),
         )
         self._manager = await stack.enter_async_context(manager)
         if self._servers_only:

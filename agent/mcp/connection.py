@@ -15,6 +15,7 @@ notice from a server of the handshake era, or through a ``subscriptions/listen``
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import tempfile
 from collections.abc import AsyncIterator, Callable
@@ -23,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 import anyio
 
 from agent import __version__
-from agent.config.servers import DEFAULT_STARTUP_TIMEOUT, StdioServerConfig
+from agent.config.servers import DEFAULT_STARTUP_TIMEOUT, HttpServerConfig, StdioServerConfig
 from agent.errors import McpError, ServerStartError
 from agent.events import CURRENT_CALL, EventSink, Notice, ToolsRefreshFailed
 from agent.mcp.client_features import ClientFeatures, ClientSide
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from mcp import Client
     from mcp.client import Transport
 
+    from agent.mcp.oauth import OAuthOptions
     from agent.mcp.targets import InProcessServer
     from agent.messages import Message
 
@@ -78,6 +80,9 @@ class McpConnection:
         mode: the protocol era to speak (``legacy``, ``auto``, ``2026-07-28``), overriding the
             config's; None: the config's, else remembered in ``eras`` (see :mod:`agent.mcp.eras`).
         eras: where probed eras are remembered; None: a config without a mode is probed each start.
+        oauth: how an HTTP server that needs a sign-in is signed in to (see
+            :mod:`agent.mcp.oauth`); None: the options in force (``use_oauth_options``). Time
+            spent waiting on the user to sign in does not count against the start-up timeout.
 
     Raises:
         TypeError: ``target`` is not something a connection can be given.
@@ -94,6 +99,7 @@ class McpConnection:
         features: ClientFeatures | None = None,
         mode: SdkMode | None = None,
         eras: EraStore | None = None,
+        oauth: OAuthOptions | None = None,
     ) -> None:
         self.name = name
         self.target = target
@@ -114,6 +120,11 @@ class McpConnection:
         self.client_side = ClientSide(name, features, on_event)
         self._mode = mode
         self._eras = eras
+        self._oauth = oauth
+        self._signing_in_since: float | None = None
+        self._signed_in_seconds = 0.0
+        self._nudge = anyio.Event()
+        """Set when the start-up's state changes: up, failed, or a sign-in began or ended."""
         self._client: Client | None = None
         self._ready = anyio.Event()
         self._wake = anyio.Event()
@@ -155,7 +166,7 @@ class McpConnection:
                     self._client = client
                     self._note_session(client)
                     self.tools = await self._initial_tools(client)
-                    self._ready.set()
+                    self._mark_ready()
                     async with anyio.create_task_group() as tg:
                         if self._listens(client):
                             tg.start_soon(self._listen, client)
@@ -173,23 +184,67 @@ class McpConnection:
                     self._crashed = True  # the session ended on its own
                 self._client = None
                 self._spawned.set()
-                self._ready.set()
+                self._mark_ready()
                 self._settled.set()
                 if self._errlog is not None:
                     self._errlog.close()
 
     async def wait_ready(self, seconds: float | None = None) -> None:
-        """Wait until the server is up or failed; one not up in time (its start-up timeout) is stopped."""
+        """Wait until the server is up or failed; one not up in time (its start-up timeout) is stopped.
+
+        While a sign-in waits on the user the clock stops: the sign-in has a limit of its own.
+        """
         seconds = self.startup_timeout if seconds is None else seconds
-        with anyio.move_on_after(seconds):
-            await self._ready.wait()
+        deadline = anyio.current_time() + seconds
+        while not self._ready.is_set():
+            nudge = self._nudge
+            if self._signing_in_since is not None:
+                await nudge.wait()
+                continue
+            remaining = deadline + self._signed_in_seconds - anyio.current_time()
+            if remaining <= 0:
+                break
+            with anyio.move_on_after(remaining):
+                await nudge.wait()
         if not self._ready.is_set():
             if self._scope is not None:
                 self._scope.cancel()
             self.failure = ServerStartError(
                 f"did not start within {seconds:g} s", server=self.name, stderr_tail=self._stderr_tail()
             )
-            self._ready.set()
+            self._mark_ready()
+
+    def _mark_ready(self) -> None:
+        self._ready.set()
+        self._poke()
+
+    def _poke(self) -> None:
+        nudge, self._nudge = self._nudge, anyio.Event()
+        nudge.set()
+
+    def _signing_in(self, waiting: bool) -> None:
+        """Told by the sign-in when it starts and stops waiting on the user (see ``OAuthOptions``)."""
+        now = anyio.current_time()
+        if waiting:
+            self._signing_in_since = now
+        elif self._signing_in_since is not None:
+            self._signed_in_seconds += now - self._signing_in_since
+            self._signing_in_since = None
+        self._poke()
+
+    def _oauth_options(self) -> OAuthOptions:
+        """The sign-in options for this connection: the given ones, telling it when the user is waited on."""
+        from agent.mcp.oauth import current_oauth_options
+
+        options = self._oauth or current_oauth_options()
+        told = options.on_waiting
+
+        def waiting(state: bool) -> None:
+            self._signing_in(state)
+            if told is not None:
+                told(state)
+
+        return dataclasses.replace(options, on_waiting=waiting)
 
     async def wait_spawned(self) -> None:
         """Wait until the server process exists (or could not be started); other targets: at once."""
@@ -481,7 +536,8 @@ class McpConnection:
         target = self.target
         if not isinstance(target, StdioServerConfig):
             self._spawned.set()
-            return await sdk_source(target, stack)
+            oauth = self._oauth_options() if isinstance(target, HttpServerConfig) else None
+            return await sdk_source(target, stack, server=self.name, oauth=oauth)
         # Spawn before importing the SDK: its import overlaps the server's own start-up.
         # The stderr file outlives the transport: its tail is read after a failed start.
         self._errlog = tempfile.TemporaryFile()  # noqa: SIM115

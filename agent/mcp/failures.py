@@ -21,7 +21,12 @@ def describe_start_failure(exc: BaseException, target: ServerTarget) -> str:
     """One line saying why a server did not start (command missing, early exit, SDK error)."""
     from mcp.shared.exceptions import MCPError
 
+    from agent.mcp.oauth_redirect import AuthorizationFailed
+
     leaves = _leaves(exc)
+    for leaf in leaves:
+        if isinstance(leaf, AuthorizationFailed):  # one line already, and a URL is not to be cut
+            return str(leaf)
     if isinstance(target, StdioServerConfig):
         for leaf in leaves:
             if isinstance(leaf, FileNotFoundError):

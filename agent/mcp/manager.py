@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 from anyio.abc import TaskGroup
@@ -37,6 +37,9 @@ from agent.messages import Message
 from agent.naming import ToolNameMap, ToolRef
 from agent.text import one_line
 from agent.tools import ToolInfo, ToolOutcome
+
+if TYPE_CHECKING:
+    from agent.mcp.oauth import OAuthOptions
 
 __all__ = ["McpManager", "ServerStatus"]
 
@@ -81,6 +84,8 @@ class McpManager:
         modes: a protocol era per server name, overriding the configs' (``legacy``, ``auto``,
             ``2026-07-28``); in-process servers and transports otherwise speak ``legacy``.
         eras: where eras probed for configs without a ``mode`` are remembered.
+        oauth: how HTTP servers that need a sign-in are signed in to; None: the options in force
+            (see :func:`~agent.mcp.oauth.use_oauth_options`).
 
     Raises:
         TypeError: a value of ``servers`` is nothing a connection can be given.
@@ -97,12 +102,14 @@ class McpManager:
         features: ClientFeatures | None = None,
         modes: Mapping[str, SdkMode] | None = None,
         eras: EraStore | None = None,
+        oauth: OAuthOptions | None = None,
     ) -> None:
         off = list(dict.fromkeys(disabled))
         self._features = features
         self._on_event = on_event
         self._modes = dict(modes or {})
         self._eras = eras
+        self._oauth = oauth
         self._disabled = set(off)
         self._order = [*servers, *(name for name in off if name not in servers)]
         self._targets = {name: t for name, t in servers.items() if name not in self._disabled}
@@ -128,6 +135,7 @@ class McpManager:
             features=self._features,
             mode=self._modes.get(name),
             eras=self._eras,
+            oauth=self._oauth,
         )
 
     async def __aenter__(self) -> McpManager:

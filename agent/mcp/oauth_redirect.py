@@ -54,7 +54,10 @@ class AuthorizationRequired(AuthorizationFailed):
 
     def __init__(self, url: str) -> None:
         self.url = url
-        super().__init__(f"sign-in required (no authorization handler was given): open {url}")
+        super().__init__(
+            "sign-in required, and no one to ask: sign in once at a terminal (agent servers), "
+            f"or give the Agent an authorize= handler; the sign-in starts at {url}"
+        )
 
 
 @dataclass

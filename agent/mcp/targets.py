@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 
 from agent.config.servers import (
     DEFAULT_STARTUP_TIMEOUT,
-    ConnectMode,
     HttpServerConfig,
     ServerConfig,
     StdioServerConfig,
@@ -39,7 +38,6 @@ __all__ = [
     "ServerTarget",
     "TargetKind",
     "TransportFactory",
-    "connect_mode",
     "http_transport",
     "sdk_source",
     "startup_timeout_of",
@@ -87,18 +85,6 @@ def startup_timeout_of(target: ServerTarget, default: float = DEFAULT_STARTUP_TI
     if isinstance(target, StdioServerConfig | HttpServerConfig):
         return target.startup_timeout
     return default
-
-
-def connect_mode(target: ServerTarget) -> ConnectMode | None:
-    """How the SDK client negotiates: the config's ``mode``; the initialize handshake otherwise.
-
-    In-process servers and transports default to the handshake: it is what every server speaks,
-    and only there do servers send ``notifications/tools/list_changed`` unprompted. A config
-    without a mode leaves it to :mod:`agent.mcp.eras` (``None``).
-    """
-    if isinstance(target, StdioServerConfig | HttpServerConfig):
-        return target.mode
-    return "legacy"
 
 
 async def sdk_source(

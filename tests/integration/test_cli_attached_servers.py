@@ -125,6 +125,7 @@ def test_the_shipped_example_config_works_as_shipped(tmp_path: Path) -> None:
         ("db", "disabled"),
         ("everything", "disabled"),
         ("remote", "disabled"),
+        ("signed-in", "disabled"),
     ]
     tools = {t["function"]["name"] for t in server.chat_bodies[0]["tools"]}
     assert "read_file" in tools and "write_file" not in tools  # read-only, as the example says

@@ -224,4 +224,5 @@ def test_shipped_example_mcp_config_is_valid() -> None:
         "db": ("StdioServerConfig", True),
         "everything": ("StdioServerConfig", True),
         "remote": ("HttpServerConfig", True),
+        "signed-in": ("HttpServerConfig", True),
     }

@@ -10,9 +10,10 @@ from mcp.shared.exceptions import MCPError
 
 from agent.config.servers import HttpServerConfig, StdioServerConfig
 from agent.mcp.connection import McpConnection
+from agent.mcp.eras import plan_mode
 from agent.mcp.failures import describe_start_failure, one_line
 from agent.mcp.manager import McpManager
-from agent.mcp.targets import ServerTarget, TargetKind, connect_mode, startup_timeout_of, target_kind
+from agent.mcp.targets import ServerTarget, TargetKind, startup_timeout_of, target_kind
 from tests.fixtures.mcp_memory import MemoryLink, never_answering, tool_server
 
 STDIO = StdioServerConfig(command="/usr/bin/server", startup_timeout=3, mode="auto")
@@ -46,8 +47,12 @@ def test_anything_else_is_refused_when_the_manager_is_made(target: Any) -> None:
 
 def test_configs_set_their_own_start_up_timeout_and_mode_others_take_the_defaults() -> None:
     assert [startup_timeout_of(t, 7.0) for t in (STDIO, HTTP, never_answering)] == [3.0, 30.0, 7.0]
-    # A config without a mode leaves the era to agent.mcp.eras (probed once, then remembered).
-    assert [connect_mode(t) for t in (STDIO, HTTP, never_answering)] == ["auto", None, "legacy"]
+    # A config without a mode is probed (here with nowhere to remember the answer); others: legacy.
+    assert [plan_mode(t, None, None).mode for t in (STDIO, HTTP, never_answering)] == [
+        "auto",
+        "auto",
+        "legacy",
+    ]
 
 
 CLOSED = MCPError(code=-32000, message="Connection closed")
