@@ -214,6 +214,11 @@ class ContextGuard:
             f"{self.window:,}-token context window; keeping {self.reserve:,} tokens free for the answer"
         )
 
+    @property
+    def estimate(self) -> int:
+        """The estimated prompt tokens of the request :meth:`fit` last saw (after any compaction)."""
+        return self.counter.scaled(self._last_raw)
+
     def output_cap(self, calls: int) -> OutputCap:
         """The cap for each result of a turn with ``calls`` calls: a fair share of the window."""
         share = None

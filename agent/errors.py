@@ -18,8 +18,9 @@ names what went wrong and where, and maps to one documented exit code::
     │   ├── ProviderConnectionError            connection refused, reset, or timed out
     │   └── BadResponseError                   a 200 without choices, an error chunk, bad JSON
     │       └── ResponseLimitError             too large, or JSON nested too deeply: not retried
-    └── McpError                               an MCP server could not be used
-        └── ServerStartError                   a server did not start or initialise
+    ├── McpError                               an MCP server could not be used
+    │   └── ServerStartError                   a server did not start or initialise
+    └── ReplayDivergedError                    a replayed run asked what the recording did not
 
 Signals to the model (unknown tool, bad arguments, a tool that failed or timed out) are not
 exceptions: the loop turns them into tool results and the run goes on.
@@ -45,6 +46,7 @@ __all__ = [
     "ProviderError",
     "ProviderUnavailableError",
     "RateLimitError",
+    "ReplayDivergedError",
     "ResponseLimitError",
     "ServerStartError",
 ]
@@ -232,3 +234,7 @@ class ServerStartError(McpError):
     def __init__(self, message: str, *, server: str, stderr_tail: str = "") -> None:
         self.stderr_tail = stderr_tail
         super().__init__(message, server=server)
+
+
+class ReplayDivergedError(AgentError):
+    """A run replayed from a recording (``--replay``) did not ask what the recorded run asked."""

@@ -5,8 +5,9 @@ Besides the run's own progress, MCP servers speak through events: a tool's progr
 (``ToolsRefreshFailed``), and requests for the model (``SamplingRequested``/``SamplingFinished``)
 or for the user (``ElicitationRequested``/``ElicitationAnswered``). An elicitation request can be
 answered through its event (:meth:`ElicitationRequested.respond`, see
-:func:`answer_through_events`). While a tool call runs, :data:`CURRENT_CALL` says which call it is
-and where its run's events go.
+:func:`answer_through_events`). A tool call that needs approval, or that the policy refuses,
+says so (``ApprovalRequested``/``ApprovalAnswered``). While a tool call runs,
+:data:`CURRENT_CALL` says which call it is and where its run's events go.
 """
 
 from __future__ import annotations
@@ -14,17 +15,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
-from pydantic import BaseModel, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, computed_field
 
+from agent.mcp.report import ServerReport
 from agent.messages import Message, Usage
 from agent.result import RunResult, ToolCallRecord
+
+if TYPE_CHECKING:
+    from agent.budget import Spending
 
 __all__ = [
     "CURRENT_CALL",
     "LOG_LEVELS",
+    "SCHEMA_VERSION",
+    "ApprovalAnswered",
+    "ApprovalRequested",
     "CallScope",
     "ElicitationAnswer",
     "ElicitationAnswered",
@@ -33,6 +42,7 @@ __all__ = [
     "ElicitationRequest",
     "ElicitationRequested",
     "Event",
+    "EventBase",
     "EventSink",
     "FallingBack",
     "LogLevel",
@@ -50,12 +60,16 @@ __all__ = [
     "ServerLog",
     "ServerStarted",
     "TextDelta",
+    "ToolApproval",
+    "ToolApprovalRequest",
     "ToolCallFinished",
     "ToolCallStarted",
     "ToolProgress",
     "ToolsRefreshFailed",
     "TurnStarted",
+    "UsageReported",
     "answer_through_events",
+    "utc_now",
 ]
 
 LogLevel = Literal["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
@@ -72,7 +86,45 @@ LOG_LEVELS: tuple[LogLevel, ...] = (
 """The MCP (syslog) log levels, least severe first."""
 
 
-class ServerStarted(BaseModel):
+SCHEMA_VERSION = 1
+"""The version of the event stream's schema (``docs/events.schema.json``): bumped when a field
+is removed or changes meaning; new event types and new fields do not bump it."""
+
+
+def utc_now() -> str:
+    """The time now as ISO 8601 UTC with milliseconds: ``2026-11-30T18:04:05.123Z``."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class EventBase(BaseModel):
+    """What every event carries: its ``type``, its place in its run, and when it happened.
+
+    ``seq`` counts a run's events from 1 (0 for events outside a run, such as servers
+    starting); ``ts`` is ISO 8601 UTC with milliseconds.
+    """
+
+    # The schema says what every line has: fields with defaults are always written too.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    type: str
+    seq: int = 0
+    ts: str = Field(default_factory=utc_now)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when they say the same: where and when each was reported do not count."""
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, EventBase)
+        return _said(self) == _said(other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like every pydantic model
+
+
+def _said(event: EventBase) -> dict[str, Any]:
+    return {name: value for name, value in event.__dict__.items() if name not in ("seq", "ts")}
+
+
+class ServerStarted(EventBase):
     """An MCP server is up."""
 
     type: Literal["server_started"] = "server_started"
@@ -81,7 +133,7 @@ class ServerStarted(BaseModel):
     duration_ms: float
 
 
-class ServerFailed(BaseModel):
+class ServerFailed(EventBase):
     """An MCP server did not start; the run goes on without it."""
 
     type: Literal["server_failed"] = "server_failed"
@@ -90,37 +142,44 @@ class ServerFailed(BaseModel):
     stderr_tail: str = ""
 
 
-class RunStarted(BaseModel):
-    """The loop begins."""
+class RunStarted(EventBase):
+    """The loop begins: the first event of a run.
+
+    ``session_id`` names the session the run is stored in (None: not stored); ``servers`` are
+    the run's MCP servers as ``--json`` reports them.
+    """
 
     type: Literal["run_started"] = "run_started"
+    schema_version: int = SCHEMA_VERSION
+    session_id: str | None = None
     model: str
     tools: int
     tool_protocol: Literal["native", "text"]
+    servers: list[ServerReport] = Field(default_factory=list)
 
 
-class TurnStarted(BaseModel):
+class TurnStarted(EventBase):
     """A request to the model is about to be sent."""
 
     type: Literal["turn_started"] = "turn_started"
     turn: int
 
 
-class TextDelta(BaseModel):
+class TextDelta(EventBase):
     """A streamed fragment of the answer."""
 
     type: Literal["text_delta"] = "text_delta"
     text: str
 
 
-class ReasoningDelta(BaseModel):
+class ReasoningDelta(EventBase):
     """A streamed fragment of the model's reasoning."""
 
     type: Literal["reasoning_delta"] = "reasoning_delta"
     text: str
 
 
-class ModelResponded(BaseModel):
+class ModelResponded(EventBase):
     """The model answered a turn."""
 
     type: Literal["model_responded"] = "model_responded"
@@ -133,7 +192,17 @@ class ModelResponded(BaseModel):
     duration_ms: float
 
 
-class Retrying(BaseModel):
+class UsageReported(EventBase):
+    """Tokens and cost of a turn's response, and of the run so far (after ``model_responded``)."""
+
+    type: Literal["usage"] = "usage"
+    turn: int
+    model: str
+    usage: Usage
+    total: Usage
+
+
+class Retrying(EventBase):
     """A model request failed and will be sent again after ``delay`` seconds.
 
     ``discarded_partial`` is true when streamed output of the failed attempt was already shown:
@@ -148,7 +217,7 @@ class Retrying(BaseModel):
     discarded_partial: bool = False
 
 
-class FallingBack(BaseModel):
+class FallingBack(EventBase):
     """A model stayed unavailable; the turn goes to the next model of the fallback chain."""
 
     type: Literal["falling_back"] = "falling_back"
@@ -157,7 +226,7 @@ class FallingBack(BaseModel):
     error: str
 
 
-class ProtocolSwitched(BaseModel):
+class ProtocolSwitched(EventBase):
     """The model cannot take native tool calls; the run goes on with the text protocol."""
 
     type: Literal["protocol_switched"] = "protocol_switched"
@@ -166,7 +235,7 @@ class ProtocolSwitched(BaseModel):
     reason: str
 
 
-class ToolCallStarted(BaseModel):
+class ToolCallStarted(EventBase):
     """A tool call is about to run."""
 
     type: Literal["tool_call_started"] = "tool_call_started"
@@ -176,14 +245,26 @@ class ToolCallStarted(BaseModel):
     arguments: Any
 
 
-class ToolCallFinished(BaseModel):
+class ToolCallFinished(EventBase):
     """A tool call finished (or failed, or timed out)."""
 
     type: Literal["tool_call_finished"] = "tool_call_finished"
     call: ToolCallRecord
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def outcome(self) -> Literal["ok", "error"]:
+        """``error`` when the model got an error result (the tool failed, timed out or was refused)."""
+        return "error" if self.call.is_error else "ok"
 
-class ToolProgress(BaseModel):
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def duration_ms(self) -> float:
+        """How long the call took, in milliseconds."""
+        return self.call.duration_ms
+
+
+class ToolProgress(EventBase):
     """A running tool reported how far it got (MCP ``notifications/progress``)."""
 
     type: Literal["tool_progress"] = "tool_progress"
@@ -195,7 +276,7 @@ class ToolProgress(BaseModel):
     message: str | None = None
 
 
-class ServerLog(BaseModel):
+class ServerLog(EventBase):
     """An MCP server sent a log message (``notifications/message``); ``message`` is its data as text."""
 
     type: Literal["server_log"] = "server_log"
@@ -205,7 +286,7 @@ class ServerLog(BaseModel):
     message: str
 
 
-class ToolsRefreshFailed(BaseModel):
+class ToolsRefreshFailed(EventBase):
     """A server said its tools changed, but listing them failed: the ``tools`` known before stay."""
 
     type: Literal["tools_refresh_failed"] = "tools_refresh_failed"
@@ -232,14 +313,14 @@ class SamplingRequest(BaseModel):
     model_hints: list[str] = Field(default_factory=list)
 
 
-class SamplingRequested(BaseModel):
+class SamplingRequested(EventBase):
     """A server asked for a completion by the model; approval is the Agent's ``approve_sampling``."""
 
     type: Literal["sampling_requested"] = "sampling_requested"
     request: SamplingRequest
 
 
-class SamplingFinished(BaseModel):
+class SamplingFinished(EventBase):
     """A sampling request was answered by ``model`` (``approved``), or refused or failed (``error``)."""
 
     type: Literal["sampling_finished"] = "sampling_finished"
@@ -344,7 +425,7 @@ class ElicitationRequest(BaseModel):
         return self._answer
 
 
-class ElicitationRequested(BaseModel):
+class ElicitationRequested(EventBase):
     """A server asks the user for input; answer it with :meth:`respond` (see :class:`ElicitationRequest`)."""
 
     type: Literal["elicitation_requested"] = "elicitation_requested"
@@ -355,7 +436,7 @@ class ElicitationRequested(BaseModel):
         return self.request.respond(answer)
 
 
-class ElicitationAnswered(BaseModel):
+class ElicitationAnswered(EventBase):
     """What an elicitation request got back (never the values given).
 
     ``reason`` says why, when it was declined without asking anyone.
@@ -378,7 +459,79 @@ async def answer_through_events(request: ElicitationRequest) -> ElicitationAnswe
     return await request.answer()
 
 
-class Notice(BaseModel):
+class ToolApprovalRequest(BaseModel):
+    """A tool call that needs approval before it runs (see :mod:`agent.policy`).
+
+    ``annotations`` are the hints the server sent (snake_case, as ``agent tools --json`` shows
+    them); ``read_only`` and ``destructive`` are what they come to under the MCP spec's
+    defaults. ``reason`` says why approval is needed. This is also what an ``--approve-with``
+    hook reads on its stdin, as one JSON object.
+    """
+
+    call_id: str
+    server: str
+    tool: str
+    arguments: Any
+    annotations: dict[str, Any] = Field(default_factory=dict)
+    read_only: bool = False
+    destructive: bool = True
+    reason: str
+
+
+class ToolApproval(BaseModel):
+    """The answer to a :class:`ToolApprovalRequest`.
+
+    Allow this call (``once``), or the tool for the rest of the agent's life (``session``); or
+    deny it, with a ``reason`` the model is told.
+    """
+
+    decision: Literal["allow", "deny"]
+    scope: Literal["once", "session"] = "once"
+    reason: str | None = None
+
+    @classmethod
+    def once(cls) -> ToolApproval:
+        """Allow this call."""
+        return cls(decision="allow")
+
+    @classmethod
+    def session(cls) -> ToolApproval:
+        """Allow this call and every later call of the same tool by the same agent."""
+        return cls(decision="allow", scope="session")
+
+    @classmethod
+    def deny(cls, reason: str | None = None) -> ToolApproval:
+        """Refuse this call; ``reason`` goes to the model with the refusal."""
+        return cls(decision="deny", reason=reason)
+
+
+class ApprovalRequested(EventBase):
+    """A tool call needs approval: it waits for ``--yes``, the hook, or the ``approve_tool`` handler."""
+
+    type: Literal["approval_requested"] = "approval_requested"
+    request: ToolApprovalRequest
+
+
+class ApprovalAnswered(EventBase):
+    """Whether a tool call may run, and who said so.
+
+    ``by``: ``user`` (the ``approve_tool`` handler, a person at a terminal; also a tool they
+    allowed for the session, ``scope: "session"``), ``hook`` (``--approve-with``), ``flag``
+    (``--yes``), or ``policy`` (an allow/deny rule refused it, or no one could be asked).
+    ``reason`` says why a call was denied.
+    """
+
+    type: Literal["approval_answered"] = "approval_answered"
+    call_id: str
+    server: str
+    tool: str
+    decision: Literal["allow", "deny"]
+    by: Literal["user", "hook", "policy", "flag"]
+    scope: Literal["once", "session"] = "once"
+    reason: str | None = None
+
+
+class Notice(EventBase):
     """Something the user should know that does not stop the run."""
 
     type: Literal["notice"] = "notice"
@@ -386,7 +539,7 @@ class Notice(BaseModel):
     message: str
 
 
-class RunFinished(BaseModel):
+class RunFinished(EventBase):
     """The run is over; ``result`` is what ``--json`` prints."""
 
     type: Literal["run_finished"] = "run_finished"
@@ -401,6 +554,7 @@ Event = (
     | TextDelta
     | ReasoningDelta
     | ModelResponded
+    | UsageReported
     | Retrying
     | FallingBack
     | ProtocolSwitched
@@ -413,6 +567,8 @@ Event = (
     | SamplingFinished
     | ElicitationRequested
     | ElicitationAnswered
+    | ApprovalRequested
+    | ApprovalAnswered
     | Notice
     | RunFinished
 )
@@ -422,10 +578,15 @@ EventSink = Callable[[Event], None]
 
 @dataclass(frozen=True, slots=True)
 class CallScope:
-    """The tool call a task is running, and where that run's events go (None: nowhere)."""
+    """The tool call a task is running, where that run's events go, and what the run spends.
+
+    ``emit`` None: the events go nowhere; ``spending`` None: completions sampled for the call's
+    server are not counted toward a run.
+    """
 
     call_id: str
     emit: EventSink | None
+    spending: Spending | None = None
 
 
 CURRENT_CALL: ContextVar[CallScope | None] = ContextVar("agent_current_call", default=None)

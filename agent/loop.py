@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 
+from agent.budget import Allowance, Price, Spending, price_of, worst_price
+from agent.call_order import lanes
 from agent.context import ContextGuard, OutputCap
 from agent.errors import AgentError, ConfigError, ContextLengthError
 from agent.events import (
@@ -47,6 +49,9 @@ from agent.schema_shapes import SCHEMA_PROFILES, SchemaProfile
 from agent.tool_schema import ArgumentValidator, model_parameters
 from agent.tools import ToolInfo, ToolOutcome, Toolset
 
+if TYPE_CHECKING:
+    from agent.approval import ToolGate
+
 __all__ = ["MAX_CALLS_PER_TURN", "RunOptions", "ToolProtocol", "run_agent"]
 
 MAX_CALLS_PER_TURN = 64
@@ -79,12 +84,20 @@ class RunOptions:
     ``tool_schema_profile`` is the dialect the model takes tool schemas in (its capabilities,
     see :mod:`agent.schema_shapes`); arguments are still checked against the servers' schemas.
 
+    ``max_cost`` (USD) and ``max_total_tokens`` stop the run before a request that could cross
+    them (:mod:`agent.budget`), on the worst case at ``prices`` (the models the run's requests
+    may reach, and their prices) and the model's ``max_output_tokens``; a request that can
+    afford only part of the model's output limit asks for that much (``max_tokens``). Without a
+    price the cost is checked after each response. Responses without a reported cost get one
+    estimated from ``prices``.
+
     Raises:
         ConfigError: a context option is out of range.
     """
 
     max_turns: int = 20
     max_cost: float | None = None
+    max_total_tokens: int | None = None
     timeout: float | None = None
     tool_timeout: float | None = 60.0
     max_parallel_tools: int = 8
@@ -99,6 +112,8 @@ class RunOptions:
     image_input: bool = False
     audio_input: bool = False
     tool_schema_profile: SchemaProfile = "full"
+    max_output_tokens: int | None = None
+    prices: Mapping[str, Price | None] | None = None
 
     def __post_init__(self) -> None:
         if self.context_window is not None and self.context_window <= 0:
@@ -154,6 +169,21 @@ class _ToolTable:
     def parameters(self, name: str) -> dict[str, Any]:
         return self._spec_by_name[name].parameters
 
+    def serial_key(self, name: str) -> str | None:
+        """What a call of tool ``name`` is serialised on (:mod:`agent.call_order`): its server.
+
+        None when the call may overlap anything: the tool is read-only, or unknown (answered
+        without running). Tools of toolsets without servers carry the name the toolset gives
+        them all, so those are serialised per toolset.
+        """
+        ref = self.names.resolve(name)
+        if ref is None or self._by_ref[ref].read_only:
+            return None
+        return ref.server
+
+    def info(self, ref: ToolRef) -> ToolInfo:
+        return self._by_ref[ref]
+
     def validator(self, ref: ToolRef) -> ArgumentValidator:
         validator = self._validators.get(ref)
         if validator is None:
@@ -185,11 +215,17 @@ class _Run:
     """State of one run; :func:`run_agent` is the public entry point."""
 
     def __init__(
-        self, model: ChatModel, toolset: Toolset, options: RunOptions, on_event: EventSink | None
+        self,
+        model: ChatModel,
+        toolset: Toolset,
+        options: RunOptions,
+        on_event: EventSink | None,
+        gate: ToolGate | None = None,
     ) -> None:
         # The text protocol is a wrapper: the loop itself only ever sees native tool calls.
         self.model = TextProtocolModel(model)
         self.toolset = toolset
+        self.gate = gate if gate is not None and not gate.open else None
         self.options = options
         self.on_event = on_event
         self.run = RunContext(
@@ -203,11 +239,17 @@ class _Run:
         self.result = RunResult(
             model=model.model_name, models_tried=[model.model_name], tool_protocol=options.protocol
         )
+        self.spending = Spending(max_cost=options.max_cost, max_tokens=options.max_total_tokens)
+        self.prices: Mapping[str, Price | None] = options.prices or {}
+        self.worst_price = worst_price(self.prices)
+        self.price_noted = False
 
     def finish(self, started: float) -> None:
         """Fill in what is known only at the end, and report it."""
         if self.run.models_tried:
             self.result.models_tried = list(self.run.models_tried)
+        self.result.usage = self.spending.total
+        self.result.usage_by_model = dict(self.spending.by_model)
         self.result.tool_protocol = self.run.protocol
         self.result.duration_ms = (time.perf_counter() - started) * 1000
         if self.on_event is not None:
@@ -227,8 +269,13 @@ class _Run:
             tool_choice = options.tool_choice
             if tool_choice == "required" and turn > 1:
                 tool_choice = "auto"
+            allowance = self.allow(history, turn) if self.spending.limited else None
+            if allowance is not None and allowance.stop:
+                return
             settings = RequestSettings(
-                stream=options.stream, tool_choice=tool_choice if self.table.specs else None
+                stream=options.stream,
+                tool_choice=tool_choice if self.table.specs else None,
+                max_tokens=allowance.max_output if allowance is not None else None,
             )
             if self.on_event is not None:  # events of every turn: built only when someone listens
                 self.emit(TurnStarted(turn=turn))
@@ -237,7 +284,9 @@ class _Run:
             response = await self.request(history, settings, on_delta)
             message, problems = response.message, response.feedback
             self.result.turns = turn
-            self.result.usage = self.result.usage + response.usage
+            answered = response.model or self.model.model_name
+            usage = self.spending.add(answered, response.usage, price_of(self.prices, answered))
+            self.result.usage = self.spending.total
             if response.model:
                 self.result.model = response.model
             history.append(message)
@@ -249,12 +298,17 @@ class _Run:
                         content=message.content,
                         tool_calls=len(message.tool_calls),
                         finish_reason=response.finish_reason,
-                        usage=response.usage,
+                        usage=usage,
                         duration_ms=(time.perf_counter() - started) * 1000,
                     )
                 )
             if message.content:
                 self.result.output = message.content
+            if allowance is not None and allowance.limit and response.finish_reason == "length":
+                self.stop(
+                    allowance.limit, f"the answer was cut off at the {allowance.max_output:,} tokens left"
+                )
+                return
             if not message.tool_calls and not problems:
                 if response.finish_reason == "length":
                     self.emit(Notice(message="the answer was cut off at the model's output token limit"))
@@ -270,13 +324,49 @@ class _Run:
         self.emit(Notice(message=f"stopped after {options.max_turns} turns (--max-turns)"))
 
     def over_budget(self) -> bool:
-        """Whether the run has spent ``max_cost``; then it stops (``max_cost``) before more work."""
-        limit, spent = self.options.max_cost, self.result.usage.cost
-        if limit is None or spent is None or spent < limit:
+        """Whether the run reached ``max_cost`` or ``max_total_tokens``; then it stops before more work."""
+        limit = self.spending.crossed()
+        if limit is None:
             return False
-        self.result.stop_reason = "max_cost"
-        self.emit(Notice(message=f"stopped at ${spent:.4f}, over the budget of ${limit:g} (--max-cost)"))
+        total, options = self.spending.total, self.options
+        if limit == "max_cost":
+            self.stop(
+                limit, f"stopped at ${total.cost or 0:.4f}: the budget of ${options.max_cost:g} is spent"
+            )
+        else:
+            used, cap = total.total_tokens, options.max_total_tokens
+            self.stop(limit, f"stopped at {used:,} tokens: the limit of {cap:,} is used up")
         return True
+
+    def allow(self, history: list[Message], turn: int) -> Allowance:
+        """What the next request may ask for under the run's limits; a stop is recorded and said."""
+        context = self.context
+        notice = context.fit(history, self.table.specs)
+        if notice is not None:
+            self.emit(Notice(message=notice))
+        prompt = context.estimate
+        ceilings = [self.options.max_output_tokens, context.window - prompt if context.window else None]
+        known = [n for n in ceilings if n is not None and n > 0]
+        price = self.worst_price
+        if price is None and self.options.max_cost is not None and not self.price_noted:
+            self.price_noted = True
+            unknown = [m for m, p in self.prices.items() if p is None] or [self.model.model_name]
+            self.emit(
+                Notice(
+                    message=f"the price of {', '.join(unknown)} is unknown: --max-cost is checked after "
+                    "each response, so the run may go over it by one request"
+                )
+            )
+        allowance = self.spending.allowance(prompt, price, min(known) if known else None)
+        if allowance.stop and allowance.limit is not None:
+            self.stop(allowance.limit, f"stopped before turn {turn}: {allowance.reason}")
+        return allowance
+
+    def stop(self, limit: Literal["max_cost", "max_tokens"], message: str) -> None:
+        """End the run at ``limit``, saying why (and naming its flag)."""
+        self.result.stop_reason = limit
+        flag = "--max-cost" if limit == "max_cost" else "--max-tokens"
+        self.emit(Notice(message=f"{message} ({flag})"))
 
     async def request(
         self,
@@ -301,7 +391,11 @@ class _Run:
         return response
 
     async def run_calls(self, calls: Sequence[ToolCall]) -> list[ToolMessage]:
-        """Run one turn's calls concurrently (bounded); results come back in call order."""
+        """Run one turn's calls concurrently (bounded); results come back in call order.
+
+        Calls to one server that are not read-only run one after another, in call order
+        (:mod:`agent.call_order`); a single call runs as it is, with no task group.
+        """
         slots: list[tuple[ToolMessage, ToolCallRecord] | None] = [None] * len(calls)
         cap = self.context.output_cap(len(calls))
 
@@ -312,13 +406,22 @@ class _Run:
             async with self.limiter:
                 slots[index] = await self.run_call(call, cap)
 
+        async def in_order(lane: list[int]) -> None:
+            for index in lane:
+                await one(index, calls[index])
+
         try:
             if len(calls) == 1:
                 await one(0, calls[0])
             else:
+                table = self.table
+                keys = [
+                    table.serial_key(call.name) if index < MAX_CALLS_PER_TURN else None
+                    for index, call in enumerate(calls)
+                ]
                 async with anyio.create_task_group() as tg:
-                    for index, call in enumerate(calls):
-                        tg.start_soon(one, index, call)
+                    for lane in lanes(keys):
+                        tg.start_soon(in_order, lane)
         finally:
             self.result.tool_calls.extend(slot[1] for slot in slots if slot is not None)
         return [slot[0] for slot in slots if slot is not None]
@@ -353,6 +456,11 @@ class _Run:
                         f"The schema is: {json.dumps(self.table.parameters(call.name))}",
                         True,
                     )
+        if outcome is None and ref is not None and self.gate is not None:  # policy and approval
+            outcome = await self.gate.check(
+                self.table.info(ref), call.name, arguments, call.id, self.on_event
+            )
+            started = time.perf_counter()  # the time taken to approve is not the call's
         server = ref.server if ref else ""
         tool = ref.tool if ref else call.name
         if self.on_event is not None:
@@ -395,7 +503,7 @@ class _Run:
 
     async def _invoke(self, ref: ToolRef, name: str, arguments: dict[str, Any], call_id: str) -> ToolOutcome:
         # What the server reports or asks during the call is put down to it, and to this run.
-        token = CURRENT_CALL.set(CallScope(call_id, self.on_event))
+        token = CURRENT_CALL.set(CallScope(call_id, self.on_event, self.spending))
         try:
             return await self._invoke_timed(ref, name, arguments)
         finally:
@@ -422,15 +530,18 @@ async def run_agent(
     *,
     on_event: EventSink | None = None,
     history: list[Message] | None = None,
+    gate: ToolGate | None = None,
 ) -> RunResult:
     """Run the loop for ``prompt`` until the model answers or a limit stops it.
 
     Provider and configuration failures do not raise: they end the run with
     ``stop_reason="error"`` and ``result.error`` set (``result.exception`` keeps the error for
     exit codes). ``history``, when given, is extended in place with every message of the run.
+    ``gate``, when given, decides each call before it runs (allow/deny rules, approval): a
+    refused call gets an error result saying why, and the run goes on.
     """
     options = options or RunOptions()
-    run = _Run(model, toolset, options, on_event)
+    run = _Run(model, toolset, options, on_event, gate)
     messages: list[Message] = history if history is not None else []
     if not messages and options.system:
         messages.append(SystemMessage(content=options.system))

@@ -11,11 +11,12 @@ import string
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "AssistantMessage",
     "AudioPart",
+    "CostSource",
     "ImagePart",
     "MediaPart",
     "Message",
@@ -186,22 +187,41 @@ class ToolSpec(_Model):
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
 
 
+CostSource = Literal["reported", "estimated", "mixed"]
+
+
 class Usage(_Model):
-    """Tokens and cost of one response, or the sum over a run."""
+    """Tokens and cost of one response, or the sum over a run.
+
+    ``cost_source`` says where ``cost`` came from: ``reported`` by the provider (OpenRouter's
+    ``usage.cost``), ``estimated`` from the model's prices, ``mixed`` in a sum of both; None
+    when no cost is known. A cost given without a source counts as reported.
+    """
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
     cost: float | None = None
+    cost_source: CostSource | None = None
+
+    @model_validator(mode="after")
+    def _source_of_cost(self) -> Usage:
+        if self.cost is None:
+            self.cost_source = None
+        elif self.cost_source is None:
+            self.cost_source = "reported"
+        return self
 
     def __add__(self, other: Usage) -> Usage:
         both_unknown = self.cost is None and other.cost is None
         cost = None if both_unknown else (self.cost or 0.0) + (other.cost or 0.0)
+        sources = {u.cost_source for u in (self, other) if u.cost is not None}
         return Usage(
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
             total_tokens=self.total_tokens + other.total_tokens,
             cost=cost,
+            cost_source=sources.pop() if len(sources) == 1 else "mixed" if sources else None,
         )
 
 

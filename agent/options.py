@@ -10,11 +10,13 @@ naming the flag (or the keyword).
 
 import dataclasses
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from agent.errors import ConfigError
+from agent.policy import ApprovalMode, check_tool_glob
 
 __all__ = [
     "AgentOptions",
@@ -47,6 +49,8 @@ class Flag:
         at_least: the smallest value allowed, if bounded.
         above: the value must be greater than this, if bounded.
         pairs: the flag is repeated as ``NAME=VALUE``; the option is the mapping they make.
+        check: checks each value (each item of a list) after validation; its ``ValueError``
+            message says what was expected.
     """
 
     names: tuple[str, ...]
@@ -57,6 +61,7 @@ class Flag:
     at_least: float | None = None
     above: float | None = None
     pairs: bool = False
+    check: Callable[[Any], Any] | None = None
 
 
 def _flag(
@@ -68,8 +73,9 @@ def _flag(
     at_least: float | None = None,
     above: float | None = None,
     pairs: bool = False,
+    check: Callable[[Any], Any] | None = None,
 ) -> Flag:
-    return Flag(names, help, config, cli_type, metavar, at_least, above, pairs)
+    return Flag(names, help, config, cli_type, metavar, at_least, above, pairs, check)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,7 +133,23 @@ class AgentOptions:
     max_turns: Annotated[int, _flag("--max-turns", help="Stop after this many model turns.", at_least=1)] = 20
     max_cost: Annotated[
         float | None,
-        _flag("--max-cost", help="Stop a run once it has cost this many USD.", metavar="USD", above=0),
+        _flag(
+            "--max-cost",
+            help="Stop a run before a request that could take its cost over USD "
+            "(after it, when the model's price is unknown).",
+            metavar="USD",
+            above=0,
+        ),
+    ] = None
+    max_total_tokens: Annotated[
+        int | None,
+        _flag(
+            "--max-tokens",
+            help="Stop a run before a request that could take its tokens (prompt and completion, "
+            "all turns) over N.",
+            metavar="N",
+            at_least=1,
+        ),
     ] = None
     timeout: Annotated[
         float | None,
@@ -203,6 +225,48 @@ class AgentOptions:
             help="Let MCP servers ask the model for completions (sampling) without asking first.",
         ),
     ] = False
+    allow: Annotated[
+        list[str],
+        _flag(
+            "--allow",
+            help="Only let tools matching this SERVER.TOOL glob run (fs.*, *.read_*). Repeatable. "
+            "Allowing does not approve.",
+            metavar="GLOB",
+            check=check_tool_glob,
+        ),
+    ] = field(default_factory=list)
+    deny: Annotated[
+        list[str],
+        _flag(
+            "--deny",
+            help="Refuse tools matching this SERVER.TOOL glob (fs.write_*, *.delete_*). Repeatable.",
+            metavar="GLOB",
+            check=check_tool_glob,
+        ),
+    ] = field(default_factory=list)
+    approval: Annotated[
+        ApprovalMode,
+        _flag(
+            "--approval",
+            help="Which tool calls need approval: destructive (tools that may change or delete data), "
+            "strict (every tool not annotated read-only) or off.",
+            metavar="MODE",
+            cli_type=str,
+        ),
+    ] = "destructive"
+    yes: Annotated[
+        bool,
+        _flag("-y", "--yes", help="Approve every tool call that needs approval, without asking."),
+    ] = False
+    approve_with: Annotated[
+        str | None,
+        _flag(
+            "--approve-with",
+            help="Ask this command whether a tool call may run: the call as JSON on stdin, "
+            "allow or deny on stdout (see README).",
+            metavar="CMD",
+        ),
+    ] = None
     server_log_level: Annotated[
         ServerLogLevel,
         _flag(
@@ -212,6 +276,67 @@ class AgentOptions:
             cli_type=str,
         ),
     ] = "info"
+    otel: Annotated[
+        bool,
+        _flag(
+            "--otel",
+            help="Send OpenTelemetry spans of the run over OTLP/HTTP (to OTEL_EXPORTER_OTLP_ENDPOINT, "
+            "else localhost:4318); on by itself when that variable is set. Needs the otel extra.",
+        ),
+    ] = False
+    otel_content: Annotated[
+        bool,
+        _flag(
+            "--otel-content",
+            help="Put tool arguments and results in the spans (also "
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true).",
+        ),
+    ] = False
+    record: Annotated[
+        Path | None,
+        _flag(
+            "--record",
+            help="Write the run's model exchanges and tool calls to FILE, to replay it later.",
+            metavar="FILE",
+        ),
+    ] = None
+    replay: Annotated[
+        Path | None,
+        _flag(
+            "--replay",
+            help="Answer the model's requests from FILE (made with --record): offline, no key needed. "
+            "A request that differs from the recording stops the run, naming the difference.",
+            metavar="FILE",
+        ),
+    ] = None
+    replay_tools: Annotated[
+        bool, _flag("--replay-tools", help="With --replay, answer tool calls from the recording too.")
+    ] = False
+    no_session: Annotated[
+        bool, _flag("--no-session", help="Store nothing: the run is not kept as a session.")
+    ] = False
+    continue_session: Annotated[
+        bool,
+        _flag(
+            "-c", "--continue", help="Carry on the last session of this directory, with its whole history."
+        ),
+    ] = False
+    resume: Annotated[
+        str | None,
+        _flag(
+            "--resume",
+            help="Carry on session ID (or the start of its id), with its whole history.",
+            metavar="ID",
+        ),
+    ] = None
+    transcript: Annotated[
+        Path | None,
+        _flag(
+            "--transcript",
+            help="Write the run's messages and events to FILE as JSON lines, as they happen.",
+            metavar="FILE",
+        ),
+    ] = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -219,6 +344,14 @@ class OutputOptions:
     """How the CLI shows a run (not part of an agent: the library never prints)."""
 
     json_output: Annotated[bool, _flag("--json", help="Print one JSON result object on stdout.")] = False
+    events: Annotated[
+        bool,
+        _flag(
+            "--events",
+            help="Print the run's events on stdout, one JSON object per line (docs/events.md); "
+            "the last, run_finished, carries the --json result.",
+        ),
+    ] = False
     verbose: Annotated[bool, _flag("-v", "--verbose", help="Show details: servers, usage, raw errors.")] = (
         False
     )
@@ -301,6 +434,7 @@ def parse_options(values: dict[str, Any], *, as_flags: bool = False) -> AgentOpt
         raise ConfigError(describe_error(first, None), source=where or None) from None
     for name in values:
         _check_bounds(name, getattr(options, name), as_flags=as_flags)
+        _check_values(name, getattr(options, name), as_flags=as_flags)
     return options
 
 
@@ -322,6 +456,18 @@ def _pairs(value: Any, where: str) -> Any:
             raise ConfigError(f"expected NAME=VALUE, got {item!r}", source=where)
         pairs[name.strip()] = text
     return pairs
+
+
+def _check_values(name: str, value: Any, *, as_flags: bool) -> None:
+    """Run the option's own check over its value (each item of a list)."""
+    check = flag_of(AgentOptions, name).check
+    if check is None:
+        return
+    for item in value if isinstance(value, list) else [value]:
+        try:
+            check(item)
+        except ValueError as exc:
+            raise ConfigError(f"{exc}, got {item!r}", source=_where(name, as_flags=as_flags)) from None
 
 
 def _check_bounds(name: str, value: Any, *, as_flags: bool) -> None:

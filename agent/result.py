@@ -12,7 +12,7 @@ from agent.messages import Usage
 
 __all__ = ["ErrorInfo", "RunResult", "StopReason", "ToolCallRecord"]
 
-StopReason = Literal["completed", "max_turns", "max_cost", "timeout", "error"]
+StopReason = Literal["completed", "max_turns", "max_cost", "max_tokens", "timeout", "error"]
 
 
 class ToolCallRecord(BaseModel):
@@ -45,9 +45,12 @@ class RunResult(BaseModel):
     turns: int = 0
     tool_calls: list[ToolCallRecord] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
+    usage_by_model: dict[str, Usage] = Field(default_factory=dict)
+    """The run's usage per model that answered (fallbacks and sampling for servers included)."""
     duration_ms: float = 0.0
     error: ErrorInfo | None = None
     servers: list[ServerReport] = Field(default_factory=list)
+    session_id: str | None = None
     _exception: AgentError | None = PrivateAttr(default=None)
 
     @property

@@ -38,13 +38,19 @@ class StaticToolset:
         description: str = "",
         schema: dict[str, Any] | None = None,
         server: str | None = None,
+        read_only: bool = False,
     ) -> StaticToolset:
-        """Offer ``function`` as tool ``name``; returns self for chaining."""
+        """Offer ``function`` as tool ``name``; returns self for chaining.
+
+        ``read_only`` says the function changes nothing: calls of it in one turn may then
+        overlap other calls to the same server, which otherwise run one after another.
+        """
         info = ToolInfo(
             server=server or self.server,
             name=name,
             description=description or (inspect.getdoc(function) or ""),
             input_schema=schema or {"type": "object", "properties": {}},
+            read_only=read_only,
         )
         self._tools = [*self._tools, info]
         self._functions[f"{info.server}\x00{name}"] = function

@@ -17,7 +17,9 @@ class ToolInfo:
 
     ``input_schema`` is the schema as the server declared it (used to validate arguments);
     what the model is shown is derived from it by the loop. ``output_schema`` is the schema the
-    tool declared for its structured results, if any.
+    tool declared for its structured results, if any. ``read_only`` and ``destructive`` are the
+    server's hints defaulted as the MCP spec says; ``annotations`` holds the hints it actually
+    sent (snake_case, as ``agent tools --json`` shows them).
     """
 
     server: str
@@ -27,6 +29,7 @@ class ToolInfo:
     read_only: bool = False
     destructive: bool = False
     output_schema: dict[str, Any] | None = None
+    annotations: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

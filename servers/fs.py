@@ -1,8 +1,9 @@
 """Filesystem MCP server sandboxed to the directories named on the command line.
 
-Run alone over stdio: ``python -m servers.fs ROOT [ROOT...] [--read-only]`` (no roots: the
-current directory). Relative paths resolve against the first root; anything that leads outside
-the roots, by ``..``, an absolute path or a symlink, is refused.
+Run alone over stdio: ``python -m servers.fs ROOT [ROOT...] [--allow-writes]`` (no roots: the
+current directory). Read-only unless ``--allow-writes``: ``write_file`` and ``edit_file`` are not
+even listed without it. Relative paths resolve against the first root; anything that leads
+outside the roots, by ``..``, an absolute path or a symlink, is refused.
 
 Every tool is wrapped by :func:`servers.fs_errors.tool_errors`, so whatever goes wrong reaches
 the model as one line. Tools are sync and the SDK runs each call in a worker thread, so a slow
@@ -39,8 +40,8 @@ _EDIT_SCHEMA = {
 }
 
 
-def build_server(roots: Sequence[str | os.PathLike[str]] = (), *, read_only: bool = False) -> "MCPServer":
-    """Create the fs server for ``roots`` (default: the current directory); no write tools if ``read_only``.
+def build_server(roots: Sequence[str | os.PathLike[str]] = (), *, allow_writes: bool = False) -> "MCPServer":
+    """Create the fs server for ``roots`` (default: the current directory); writes only if ``allow_writes``.
 
     Raises:
         ValueError: A root does not exist or is not a directory.
@@ -53,7 +54,7 @@ def build_server(roots: Sequence[str | os.PathLike[str]] = (), *, read_only: boo
     from servers.fs_regex import REGEX_SECONDS
 
     sandbox = Sandbox(roots)
-    mode = "read-only" if read_only else "read-write"
+    mode = "read-write" if allow_writes else "read-only"
     server = MCPServer(
         "fs",
         version="0.1.0",
@@ -117,7 +118,7 @@ def build_server(roots: Sequence[str | os.PathLike[str]] = (), *, read_only: boo
         """Show a file's or directory's type, size, modification time and permissions."""
         return fs_ops.file_info(sandbox, path)
 
-    if read_only:
+    if not allow_writes:
         return server
 
     class Edit(BaseModel):
@@ -155,11 +156,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Parse the command line and serve over stdio until the client disconnects."""
     parser = OneLineParser(prog="servers.fs", description="Filesystem MCP server over stdio.")
     parser.add_argument("roots", nargs="*", metavar="ROOT", help="allowed directories (default: current)")
-    parser.add_argument("--read-only", action="store_true", help="leave out write_file and edit_file")
+    access = parser.add_mutually_exclusive_group()
+    access.add_argument("--allow-writes", action="store_true", help="add write_file and edit_file")
+    access.add_argument(
+        "--read-only", action="store_true", help="no write tools (the default; kept for old configs)"
+    )
     args = parser.parse_args(argv)
     configure_logging()
     try:
-        server = build_server(args.roots, read_only=args.read_only)
+        server = build_server(args.roots, allow_writes=args.allow_writes)
     except ValueError as exc:
         exit_with_error(parser.prog, str(exc))
     server.run()

@@ -16,10 +16,11 @@ settings.load_profile(os.environ.get("AGENT_FUZZ", "ci"))
 
 @pytest.fixture(autouse=True)
 def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test reads or writes the real user's config (trust store included) or cache."""
+    """No test reads or writes the real user's config (trust store included), cache or sessions."""
     home = tmp_path_factory.mktemp("user-home")
     monkeypatch.setenv("AGENT_CONFIG_DIR", str(home / "config"))
     monkeypatch.setenv("AGENT_CACHE_DIR", str(home / "cache"))
+    monkeypatch.setenv("AGENT_DATA_DIR", str(home / "data"))
 
 
 @pytest.fixture

@@ -81,6 +81,12 @@ def _models(values: dict[str, Any]) -> int:
     return execute(values)
 
 
+def _key(values: dict[str, Any]) -> int:
+    from agent.cli.key import execute
+
+    return execute(values)
+
+
 def _probe(values: dict[str, Any]) -> int:
     from agent.cli.probe import execute
 
@@ -109,6 +115,7 @@ command(
     help="Run an agent on PROMPT with tools from MCP servers until the model answers.\n\n"
     "With no --server, every enabled server of the MCP config is attached.",
     agent_options=RUN_OPTIONS,
+    output_options=("json_output", "events", "verbose"),
     own=[_RUN_PROMPT],
 )
 command(
@@ -161,6 +168,16 @@ command(
             False,
         ),
     ],
+)
+command(
+    app,
+    "key",
+    _key,
+    help="Show the API key's credits used, its limit and what remains, and its rate limits.\n\n"
+    "From OpenRouter's GET /key; the key itself is never shown. Exit 4 when the key is refused, "
+    "2 when none is configured.",
+    agent_options=("provider", "config"),
+    output_options=("json_output",),
 )
 command(
     app,
@@ -269,6 +286,58 @@ def trust(
     from agent.cli.trust import TrustArgs, execute
 
     raise typer.Exit(execute(TrustArgs(directory=directory, list_only=list_only, forget=forget)))
+
+
+sessions_app = typer.Typer(
+    help="The sessions kept of every run: list, show, export, remove (carry one on with "
+    "`agent run --continue` or `--resume ID`).",
+    no_args_is_help=True,
+)
+app.add_typer(sessions_app, name="sessions")
+
+
+@sessions_app.command("list")
+def sessions_list(
+    here: Annotated[bool, typer.Option("--here", help="Only sessions of the current directory.")] = False,
+    limit: Annotated[int, typer.Option("--limit", help="Show at most N sessions.", min=1)] = 20,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON list.")] = False,
+) -> None:
+    """List sessions, the most recent first."""
+    from agent.cli.sessions import list_sessions
+
+    raise typer.Exit(list_sessions(here=here, limit=limit, json_output=json_output))
+
+
+@sessions_app.command("show")
+def sessions_show(session: Annotated[str, typer.Argument(help="A session id, or the start of one.")]) -> None:
+    """Show a session as a readable transcript."""
+    from agent.cli.sessions import show
+
+    raise typer.Exit(show(session))
+
+
+@sessions_app.command("export")
+def sessions_export(
+    session: Annotated[str, typer.Argument(help="A session id, or the start of one.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="jsonl (records, as --transcript writes) or md.")
+    ] = "jsonl",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to FILE, not stdout.")] = None,
+) -> None:
+    """Export a session: its messages exactly as sent, and its events."""
+    from agent.cli.sessions import export
+
+    raise typer.Exit(export(session, fmt=fmt, output=output))
+
+
+@sessions_app.command("rm")
+def sessions_rm(
+    sessions: Annotated[list[str], typer.Argument(help="Session ids, or the start of each.")],
+) -> None:
+    """Remove sessions with everything stored of them."""
+    from agent.cli.sessions import remove
+
+    raise typer.Exit(remove(sessions))
 
 
 def main(*, whole_process: bool = True) -> None:

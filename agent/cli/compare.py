@@ -24,8 +24,10 @@ from agent.events import (
     Retrying,
     ServerFailed,
     ServerStarted,
+    ToolApprovalRequest,
     ToolCallFinished,
 )
+from agent.mcp.client_features import Refused
 from agent.options import OutputOptions
 from agent.result import RunResult
 from agent.text import one_line
@@ -123,7 +125,13 @@ async def _main(agent_values: dict[str, Any], output: OutputOptions, own: dict[s
 
     entries = [_Entry(m) for m in models]
     limiter = anyio.CapacityLimiter(own["concurrency"])
-    async with Agent(options, on_event=servers_and_notices) as agent, anyio.create_task_group() as tg:
+
+    async def no_questions(request: ToolApprovalRequest) -> bool:
+        """Several models run at once: no one is asked about their tool calls."""
+        raise Refused("agent compare does not ask (--yes or --approve-with CMD approves it)")
+
+    agent = Agent(options, on_event=servers_and_notices, approve_tool=no_questions)
+    async with agent, anyio.create_task_group() as tg:
         for entry in entries:
             tg.start_soon(_run_one, agent, prompt, entry, limiter, output.verbose)
     if output.json_output:

@@ -19,7 +19,7 @@ def exit_code_for(result: RunResult) -> int:
     """0 completed; 3 a limit stopped the run; else the exit code of the error that ended it."""
     if result.stop_reason == "completed":
         return EXIT_OK
-    if result.stop_reason in ("max_turns", "max_cost", "timeout"):
+    if result.stop_reason in ("max_turns", "max_cost", "max_tokens", "timeout"):
         return EXIT_LIMIT
     exc = result.exception
     if isinstance(exc, AgentError):

@@ -24,10 +24,22 @@ from agent.options import (
     option_type,
 )
 
-__all__ = ["COMPARE_OPTIONS", "QUERY_OPTIONS", "RUN_OPTIONS", "command", "split_values"]
+__all__ = [
+    "COMPARE_OPTIONS",
+    "POLICY_OPTIONS",
+    "QUERY_OPTIONS",
+    "RUN_OPTIONS",
+    "TRACING_OPTIONS",
+    "command",
+    "split_values",
+]
 
 RUN_OPTIONS = option_names(AgentOptions)
 """``agent run`` takes every agent option."""
+POLICY_OPTIONS = ("allow", "deny", "approval", "yes", "approve_with")
+"""Which tool calls may run, and who approves them: every command that runs tools takes these."""
+TRACING_OPTIONS = ("otel", "otel_content")
+"""OpenTelemetry spans of the runs: every command that runs the agent takes these."""
 QUERY_OPTIONS = (
     "provider",
     "model",
@@ -38,8 +50,11 @@ QUERY_OPTIONS = (
     "stream",
     "fallbacks",
     "retries",
+    *POLICY_OPTIONS,
+    *TRACING_OPTIONS,
 )
-"""``agent query`` (as in mcp-cli): the endpoint, the model, the servers, streaming and fallbacks."""
+"""``agent query`` (as in mcp-cli): the endpoint, the model, the servers, streaming, fallbacks, and
+the tool policy."""
 COMPARE_OPTIONS = (
     "provider",
     "config",
@@ -48,11 +63,14 @@ COMPARE_OPTIONS = (
     "no_servers",
     "max_turns",
     "max_cost",
+    "max_total_tokens",
     "timeout",
     "tool_timeout",
     "protocol",
     "system",
     "retries",
+    *POLICY_OPTIONS,
+    *TRACING_OPTIONS,
 )
 """``agent compare``: everything of a run but the model (``-m`` names several) and streaming."""
 

@@ -1,12 +1,14 @@
-"""Questions to the person at the terminal when an MCP server asks for the model or for input.
+"""Questions to the person at the terminal: servers asking for the model or for input, tool calls.
 
-``agent run`` hands these to the :class:`~agent.Agent` as its ``approve_sampling`` and
-``answer_elicitation`` handlers. At a terminal a sampling request is shown and asked about
-(``y/N``); an elicitation form is asked field by field, Enter keeping the schema's default; a
-URL request shows the URL (never opened for the user). Not at a terminal both are refused with
-the reason, which the run's output shows. An HTTP server's OAuth sign-in shows the URL to open
-and takes the address the browser ended on, pasted, when it cannot reach this machine's
-loopback listener (see :meth:`TerminalQuestions.authorize`). One question at a time, whatever the servers do
+``agent run`` hands these to the :class:`~agent.Agent` as its ``approve_sampling``,
+``answer_elicitation`` and ``approve_tool`` handlers. A tool call that needs approval is shown
+(tool, why, arguments) and allowed once, for the rest of the session, or denied (``y/a/N``).
+A sampling request is shown and asked about (``y/N``); an elicitation form is asked field by
+field, Enter keeping the schema's default; a URL request shows the URL (never opened for the
+user). Not at a terminal all three are refused with the reason, which the run's output shows.
+An HTTP server's OAuth sign-in shows the URL to open and takes the address the browser ended
+on, pasted, when it cannot reach this machine's loopback listener (see
+:meth:`TerminalQuestions.authorize`). One question at a time, whatever the servers do
 concurrently; everything a server wrote is shown on one cleaned line.
 """
 
@@ -18,7 +20,14 @@ from typing import TextIO
 import anyio
 
 from agent.cli.render import HumanRenderer
-from agent.events import ElicitationAnswer, ElicitationField, ElicitationRequest, SamplingRequest
+from agent.events import (
+    ElicitationAnswer,
+    ElicitationField,
+    ElicitationRequest,
+    SamplingRequest,
+    ToolApproval,
+    ToolApprovalRequest,
+)
 from agent.mcp.client_features import Refused
 from agent.mcp.elicitation import parse_value, show_value
 from agent.mcp.oauth_redirect import AuthorizationPrompt
@@ -71,6 +80,27 @@ class TerminalQuestions:
             self._say(f"  up to {request.max_tokens} tokens, {len(request.messages)} messages{tools}")
             answer = await self._ask("Allow it? [y/N] ")
             return (answer or "").strip().lower() in ("y", "yes")
+
+    async def approve_tool(self, request: ToolApprovalRequest) -> ToolApproval:
+        """Ask whether a tool call may run: this once, for the rest of the session, or not.
+
+        Raises:
+            Refused: not at a terminal.
+        """
+        if not self.interactive:
+            raise Refused("not at a terminal (--yes or --approve-with CMD approves it)")
+        async with self._lock:
+            self._begin()
+            name = one_line(f"{request.server}.{request.tool}", 160)
+            self._say(f"Tool {name} needs your approval: {one_line(request.reason, _SHOWN)}")
+            self._say(f"  arguments: {one_line(request.arguments, _SHOWN)}")
+            answer = await self._ask("Run it? y: this once, a: always (this session), n: no [y/a/N] ")
+            choice = (answer or "").strip().lower()
+            if choice in ("y", "yes"):
+                return ToolApproval.once()
+            if choice in ("a", "always"):
+                return ToolApproval.session()
+            return ToolApproval.deny()
 
     async def answer_elicitation(self, request: ElicitationRequest) -> ElicitationAnswer:
         """Ask the person for what the server wants: the form's fields, or to visit a URL.

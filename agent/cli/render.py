@@ -7,7 +7,9 @@ is final, so a discarded partial answer never reaches it.
 
 A tool's progress is one line at a terminal, redrawn in place and replaced by the call's result
 line; elsewhere (a pipe, a file) it is not shown. Server log messages are shown with
-``verbose``; refused or declined server requests always (one warning line each).
+``verbose``; refused or declined server requests always (one warning line each). A tool call the
+policy, the user or the approval hook refused is one line saying who and why, before the call's
+own line; approvals are shown with ``verbose``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, TextIO
 from agent.cli.terminal import clean
 from agent.errors import AgentError, ProviderError, ServerStartError
 from agent.events import (
+    ApprovalAnswered,
     ElicitationAnswered,
     Event,
     FallingBack,
@@ -216,6 +219,8 @@ class HumanRenderer:
             )
         elif isinstance(event, ToolProgress):
             self._tool_progress(event)
+        elif isinstance(event, ApprovalAnswered):
+            self._approval(event)
         elif isinstance(event, Notice):
             if event.level == "warning" or self.verbose:
                 self._line(f"{event.level}: {event.message}")
@@ -223,6 +228,17 @@ class HumanRenderer:
             self._server_side(event)
         elif isinstance(event, RunFinished):
             self._run_finished(event.result)
+
+    def _approval(self, event: ApprovalAnswered) -> None:
+        """``  ⊘ fs.write_file refused by policy: --deny fs.* matches it`` (approvals: verbose)."""
+        name = one_line(f"{event.server}.{event.tool}", _MAX_ARGS)
+        who = _APPROVERS[event.by]
+        if event.decision == "deny":
+            reason = f": {one_line(event.reason, _MAX_ERROR)}" if event.reason else ""
+            self._line(f"  ⊘ {name} refused by {who}{reason}")
+        elif self.verbose:
+            scope = " for this session" if event.scope == "session" else ""
+            self._line(f"· {name} approved by {who}{scope}")
 
     def _server_side(
         self, event: ServerLog | ToolsRefreshFailed | SamplingFinished | ElicitationAnswered
@@ -312,6 +328,9 @@ class HumanRenderer:
             )
         if event.tool_calls and event.content and not self.streamed_text:
             self._line(event.content.strip())
+
+
+_APPROVERS = {"user": "the user", "hook": "the approval hook", "policy": "policy", "flag": "--yes"}
 
 
 def _is_terminal(stream: Any) -> bool:

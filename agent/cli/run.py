@@ -10,12 +10,12 @@ import anyio
 
 import agent.cli as agent_cli
 from agent.cli.common import first_agent_error, internal_error, read_prompt
-from agent.cli.exit_codes import EXIT_INTERRUPTED, exit_code_for
+from agent.cli.exit_codes import EXIT_INTERRUPTED, EXIT_USAGE, exit_code_for
 from agent.cli.options import split_values
 from agent.cli.render import HumanRenderer, describe_error
 from agent.cli.terminal import json_safe
 from agent.errors import AgentError, ConfigError
-from agent.events import Event, RunFinished, ServerFailed
+from agent.events import Event, RunFinished, RunStarted, ServerFailed
 from agent.mcp.report import ServerReport
 from agent.options import OutputOptions
 from agent.result import ErrorInfo, RunResult
@@ -34,19 +34,52 @@ def servers_line(reports: list[ServerReport]) -> str | None:
     return f"servers: {', '.join(parts)}" if parts else None
 
 
+class _EventLines:
+    """``--events``: each event of the run as one JSON line on stdout, written whole and flushed.
+
+    Events from outside the run (servers starting, ``seq`` 0) are summed up in ``run_started``.
+    A run that fails before it starts still gets its ``run_started`` and ``run_finished``.
+    """
+
+    def __init__(self) -> None:
+        self.last_seq = 0
+        self.started = False
+        self.finished = False
+
+    def __call__(self, event: Event) -> None:
+        if event.seq == 0:
+            return
+        self.started = self.started or isinstance(event, RunStarted)
+        self.finished = self.finished or isinstance(event, RunFinished)
+        self.last_seq = event.seq
+        sys.stdout.write(json_safe(event.model_dump_json()) + "\n")
+        sys.stdout.flush()
+
+    def close(self, result: RunResult) -> None:
+        """End the stream with ``result`` if the run did not (it failed, or never started)."""
+        if not self.started:
+            self(RunStarted(seq=1, model=result.model, tools=0, tool_protocol=result.tool_protocol))
+        if not self.finished:
+            self(RunFinished(seq=self.last_seq + 1, result=result))
+
+
 class _Runner:
     """One CLI run: owns the output streams and the renderer."""
 
     def __init__(self, output: OutputOptions, options: dict[str, Any]) -> None:
         self.output = output
-        answer_stream = sys.stderr if output.json_output else sys.stdout
+        machine = output.json_output or output.events
+        answer_stream = sys.stderr if machine else sys.stdout
         self.renderer = HumanRenderer(answer_stream, sys.stderr, verbose=output.verbose)
+        self.lines = _EventLines() if output.events else None
         self.strict = bool(options.get("strict_servers"))
         self.result = RunResult(model=str(options.get("model") or ""))
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, RunFinished):
             self.result = event.result
+        if self.lines is not None:
+            self.lines(event)
         if isinstance(event, ServerFailed) and self.strict:
             return  # the run fails on it: the error line says it once
         self.renderer(event)
@@ -65,7 +98,7 @@ class _Runner:
                 source="agent run",
             )
         prompt = None if prompt_arg is None else read_prompt(prompt_arg)
-        interactive = not self.output.json_output and prompt_arg != "-"
+        interactive = not (self.output.json_output or self.output.events) and prompt_arg != "-"
         settle_project_trust(interactive=interactive)
         # Servers' requests for the model or for input are asked about at a terminal only.
         from agent.cli.questions import TerminalQuestions
@@ -82,6 +115,7 @@ class _Runner:
             approve_sampling=questions.approve_sampling,
             answer_elicitation=questions.answer_elicitation,
             authorize=questions.authorize if questions.interactive else None,
+            approve_tool=questions.approve_tool,
         )
         async with agent:
             self.result = RunResult(model=agent.model_id, models_tried=[agent.model_id])
@@ -99,7 +133,9 @@ class _Runner:
         if result.exception is not None:
             for line in describe_error(result.exception, verbose=self.output.verbose):
                 sys.stderr.write(line + "\n")
-        if self.output.json_output:
+        if self.lines is not None:
+            self.lines.close(result)
+        elif self.output.json_output:
             sys.stdout.write(json_safe(result.model_dump_json()) + "\n")
         elif result.output and not self.renderer.streamed_text:
             sys.stdout.write(result.output.rstrip("\n") + "\n")
@@ -110,7 +146,11 @@ class _Runner:
 def execute(values: dict[str, Any]) -> int:
     """Run the agent as the CLI does and return the exit code; never raises for user mistakes."""
     agent_values, output_values, own = split_values(values)
-    runner = _Runner(OutputOptions(**output_values), agent_values)
+    output = OutputOptions(**output_values)
+    if output.json_output and output.events:
+        sys.stderr.write("error: agent run: give one of --json and --events, not both\n")
+        return EXIT_USAGE
+    runner = _Runner(output, agent_values)
     try:
         try:
             result = anyio.run(runner.main, own["prompt"], agent_values)

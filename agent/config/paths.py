@@ -19,6 +19,7 @@ __all__ = [
     "config_dirs",
     "user_cache_dir",
     "user_config_dir",
+    "user_data_dir",
 ]
 
 PROVIDER_SUFFIXES = (".yaml", ".yml")
@@ -43,6 +44,14 @@ def user_config_dir(env: Mapping[str, str], cwd: Path | None = None) -> Path:
     (``~`` from ``$HOME`` in ``env`` when set). Relative values resolve against ``cwd``.
     """
     return _user_dir(env, cwd, "AGENT_CONFIG_DIR", "XDG_CONFIG_HOME", ".config")
+
+
+def user_data_dir(env: Mapping[str, str], cwd: Path | None = None) -> Path:
+    """The per-user data directory (the session store).
+
+    ``$AGENT_DATA_DIR`` if set, else ``$XDG_DATA_HOME/agent``, else ``~/.local/share/agent``.
+    """
+    return _user_dir(env, cwd, "AGENT_DATA_DIR", "XDG_DATA_HOME", ".local/share")
 
 
 def user_cache_dir(env: Mapping[str, str], cwd: Path | None = None) -> Path:

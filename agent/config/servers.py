@@ -3,7 +3,8 @@
 ``{"mcpServers": {"name": {"command": ..., "args": [...], "env": {...}, "cwd": ...}}}`` for
 stdio servers, ``{"url": ..., "headers": {...}, "type": "http" | "streamable-http" | "sse"}``
 for HTTP ones; YAML of the same shape is accepted (by extension). Our optional per-entry fields:
-``startup_timeout``, ``tool_timeout``, ``mode`` and ``disabled``, and for HTTP entries ``oauth``
+``startup_timeout``, ``tool_timeout``, ``mode``, ``disabled``, ``allow`` and ``deny`` (globs on
+the server's tool names, see :mod:`agent.policy`), and for HTTP entries ``oauth``
 (see :class:`OAuthConfig`). Keys starting with ``_`` are comments and ignored. Every string is
 ``${VAR}``-expanded, except in disabled entries.
 
@@ -20,16 +21,25 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+)
 
 from agent.config.env import environment, expand_tree
 from agent.config.files import read_document, validate
 from agent.config.paths import MCP_FILE_NAMES, config_dirs
 from agent.config.providers import check_http_url
 from agent.errors import ConfigError
+from agent.policy import check_server_glob
 
 __all__ = [
     "BUNDLED_SERVERS",
@@ -53,6 +63,9 @@ ConnectMode = Literal["legacy", "auto", "2026-07-28"]
 """A pinned protocol era of a server entry: the handshake, a probe at every start, or 2026-07-28."""
 
 
+_ToolGlob = Annotated[str, AfterValidator(check_server_glob)]
+
+
 class _ServerBase(BaseModel):
     """Fields of ours that every entry may carry."""
 
@@ -63,6 +76,10 @@ class _ServerBase(BaseModel):
     mode: ConnectMode | None = None
     """The protocol era (see the module docstring); None: probe once, then remember."""
     disabled: bool = False
+    allow: list[_ToolGlob] | None = None
+    """Globs on this server's tool names: only tools matching one may run (None: every tool)."""
+    deny: list[_ToolGlob] = Field(default_factory=list)
+    """Globs on this server's tool names: matching tools may not run."""
 
 
 class StdioServerConfig(_ServerBase):

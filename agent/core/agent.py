@@ -23,6 +23,12 @@ server asking the user for input (elicitation) is answered by the ``answer_elici
 (:func:`~agent.events.answer_through_events` answers through the ``ElicitationRequested`` event),
 and declined without one. The library never asks anyone itself: the CLI's handlers ask at a
 terminal.
+
+Tool calls pass the agent's policy before they run (:mod:`agent.policy`, :mod:`agent.approval`):
+``allow``/``deny`` globs and the servers' own ``allow``/``deny`` lists refuse tools; a call that
+needs approval (``approval="destructive"`` by default: tools that may change or delete data) is
+approved by ``yes=True``, the ``approve_with`` hook, or the ``approve_tool`` handler, and
+refused without them. A tool allowed "for the session" stays allowed for the agent's life.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import AsyncIterator, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, nullcontext
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -41,6 +47,7 @@ from agent.core.endpoint import Endpoint, open_endpoint
 from agent.core.server_plan import plan_servers
 from agent.errors import ConfigError, ModelNotFoundError
 from agent.events import (
+    CURRENT_CALL,
     ElicitationAnswer,
     ElicitationRequest,
     Event,
@@ -56,7 +63,10 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
     import httpx
+    from opentelemetry.trace import TracerProvider
 
+    from agent.approval import ToolApprover, ToolGate
+    from agent.budget import Price, Spending
     from agent.loop import RunOptions
     from agent.mcp.client_features import ClientFeatures
     from agent.mcp.content import ResourceContent
@@ -66,8 +76,14 @@ if TYPE_CHECKING:
     from agent.mcp.report import ServerReport
     from agent.mcp.targets import ServerTarget
     from agent.messages import Message, ModelResponse, RequestSettings, ToolSpec
+    from agent.models.capabilities import ModelCapabilities
+    from agent.models.catalog import Catalog
     from agent.models.resolution import ResolvedModel
     from agent.providers.base import ChatModel
+    from agent.sessions.recorder import SessionRecorder
+    from agent.sessions.store import SessionStore
+    from agent.tools import Toolset
+    from agent.tracing import Tracing
 
 __all__ = ["Agent", "ElicitationHandler", "SamplingApprover"]
 
@@ -90,12 +106,20 @@ class Agent:
         approve_sampling: asked whether a server may have the model answer its request
             (unless ``allow_sampling``); without it, requests are refused.
         answer_elicitation: answers servers' requests for input; without it they are declined.
+        approve_tool: asked whether a tool call that needs approval may run (see ``approval``);
+            returns a ``ToolApproval`` (once, for the session, or deny with a reason) or a bool,
+            and may raise ``Refused(reason)`` when no one can be asked. Without it (and without
+            ``yes`` or ``approve_with``) such calls are refused.
         authorize: shows the user a sign-in an HTTP MCP server asks for (the URL to open; it may
             also take the address the browser ended on, see ``AuthorizationPrompt.submit``);
             without it such a server fails to start, saying a sign-in is required. Tokens are
             kept in the user config directory and reused by later runs.
         cwd: the working directory (default: the current one).
         env: the real environment (default: ``os.environ``).
+        tracer_provider: an OpenTelemetry ``TracerProvider`` for the runs' spans (turns
+            tracing on). Without it, ``otel`` (or ``OTEL_EXPORTER_OTLP_ENDPOINT``) traces to the
+            application's global provider if it set one, else to an OTLP exporter of the agent's
+            own, flushed when the agent closes (see :mod:`agent.tracing`).
 
     Raises:
         ConfigError: an option is wrong (one line naming it).
@@ -113,6 +137,8 @@ class Agent:
         approve_sampling: SamplingApprover | None = None,
         answer_elicitation: ElicitationHandler | None = None,
         authorize: AuthorizationHandler | None = None,
+        approve_tool: ToolApprover | None = None,
+        tracer_provider: TracerProvider | None = None,
         **keywords: Any,
     ) -> None:
         if options is not None and keywords:
@@ -123,6 +149,12 @@ class Agent:
         self.approve_sampling = approve_sampling
         self.answer_elicitation = answer_elicitation
         self.authorize = authorize
+        self.approve_tool = approve_tool
+        self.tracer_provider = tracer_provider
+        self._tracing: Tracing | None = None
+        self._approved: set[tuple[str, str]] = set()
+        """Tools allowed for the session: for the rest of this agent's life."""
+        self._gate: ToolGate | None = None
         self._extra_servers = dict(mcp_servers or {})
         self._cwd = cwd
         self._env = env
@@ -134,6 +166,8 @@ class Agent:
         self._suggestions: dict[str, tuple[str, ...]] = {}
         self._resolved: ResolvedModel | None = None
         self._servers_only = False
+        self._store: SessionStore | None = None
+        self._toolset: Toolset | None = None
 
     def __repr__(self) -> str:
         return f"Agent(model={self.options.model!r}, servers={self.options.servers!r})"
@@ -165,6 +199,7 @@ class Agent:
     def _reset(self) -> None:
         self._endpoint = self._manager = self._http = self._resolved = None
         self._models = {}
+        self._tracing = None
 
     async def _start(self, stack: AsyncExitStack) -> None:
         from agent.cache import user_cache_dir
@@ -183,6 +218,7 @@ class Agent:
         if not model_id.strip() and not self._servers_only:
             raise ConfigError("a model id must not be empty", source="--model")
         plan = plan_servers(options, endpoint, self._extra_servers)
+        self._gate = self._tool_gate(plan.targets, endpoint.cwd)
         # Server processes first: their start-up overlaps the imports and the catalog look-up.
         manager = McpManager(
             plan.targets,
@@ -201,15 +237,133 @@ class Agent:
             return
         from agent.providers.openai_compat import create_http_client
 
+        transport = self._replay_transport(stack)
         self._http = await stack.enter_async_context(
-            create_http_client(endpoint.provider.config.timeout_seconds)
+            create_http_client(endpoint.provider.config.timeout_seconds, transport=transport)
         )
-        endpoint.provider.require_api_key()
+        if options.replay is None:  # a replay needs no key: nothing leaves the process
+            endpoint.provider.require_api_key()
+        from agent.tracing import Tracing
+
+        self._tracing = Tracing.open(
+            otel=options.otel,
+            otel_content=options.otel_content,
+            env=endpoint.env,
+            provider_name=endpoint.name,
+            base_url=endpoint.base_url,
+            secrets=(endpoint.optional_key() or "",),
+            tracer_provider=self.tracer_provider,
+            notify=self._emit,
+        )
+        if self._tracing is not None:  # its spans are flushed before the servers stop
+            stack.push_async_callback(self._tracing.aclose)
         async with anyio.create_task_group() as tg:
             tg.start_soon(manager.wait_started)
+            # (not while recording or replaying: a recording holds the run's exchanges only)
+            if options.max_cost is not None and endpoint.name == "openrouter" and not self._replaying():
+                tg.start_soon(self._check_credit, options.max_cost)
             await self._prepare(model_id, primary=True)
         if options.strict_servers and manager.failed:
             raise manager.failed[0].error or ConfigError("an MCP server failed to start")
+
+    def _replay_transport(self, stack: AsyncExitStack) -> httpx.AsyncBaseTransport | None:
+        """The HTTP transport of ``--record`` or ``--replay`` (and their toolsets); None: the network.
+
+        Raises:
+            ConfigError: both are given, ``--replay-tools`` without ``--replay``, or the file
+                cannot be written or read.
+        """
+        options, endpoint = self.options, self.endpoint
+        assert self._manager is not None
+        self._toolset = self._manager
+        if options.replay_tools and options.replay is None:
+            raise ConfigError("--replay-tools goes with --replay FILE", source="--replay-tools")
+        if options.record is not None and options.replay is not None:
+            raise ConfigError("give one of --record and --replay", source="--record")
+        if options.record is not None:
+            import httpx
+
+            from agent.providers.openai_compat import http_limits
+            from agent.replay.recording import RecordFile, RecordingToolset, RecordingTransport
+
+            path = options.record if options.record.is_absolute() else endpoint.cwd / options.record
+            file = RecordFile(path, secrets=self._secrets())
+            stack.callback(file.close)
+            self._toolset = RecordingToolset(self._manager, file)
+            return RecordingTransport(httpx.AsyncHTTPTransport(limits=http_limits()), file)
+        if options.replay is not None:
+            from agent.replay.replaying import Recording, ReplayToolset, ReplayTransport
+
+            path = options.replay if options.replay.is_absolute() else endpoint.cwd / options.replay
+            recording = Recording(path)
+            if options.replay_tools:
+                self._toolset = ReplayToolset(self._manager, recording)
+            return ReplayTransport(recording)
+        return None
+
+    def _replaying(self) -> bool:
+        return self.options.record is not None or self.options.replay is not None
+
+    async def _check_credit(self, budget: float) -> None:
+        """Say so (a Notice) when the API key has less credit left than ``budget`` (``--max-cost``).
+
+        Only a warning: the run may still cost less, and OpenRouter refuses a request the key
+        cannot pay for (402). A key without a limit (``limit_remaining`` None) is not checked.
+        """
+        from agent.budget import usd
+        from agent.errors import ProviderError
+        from agent.providers.key_info import fetch_key_info
+
+        endpoint = self.endpoint
+        try:
+            info = await fetch_key_info(self.http, endpoint.base_url, endpoint.provider.require_api_key())
+        except ProviderError as exc:
+            self._emit(Notice(level="info", message=f"could not check the API key's credit: {exc}"))
+            return
+        left = info.limit_remaining
+        if left is not None and left < budget:
+            self._emit(
+                Notice(
+                    message=f"the API key has {usd(left)} of credit left, less than the --max-cost of "
+                    f"${budget:g}: the run may stop early with 402 (insufficient credits)"
+                )
+            )
+
+    def _tool_gate(self, targets: Mapping[str, ServerTarget], cwd: Path) -> ToolGate:
+        """The policy of this agent's tool calls: its options, and each configured server's lists.
+
+        Raises:
+            ConfigError: the ``approve_with`` command cannot be parsed or run, or comes with ``yes``.
+        """
+        from agent.approval import ToolGate, hook_command
+        from agent.config.servers import HttpServerConfig, StdioServerConfig
+        from agent.policy import ServerRules, ToolPolicy
+
+        options = self.options
+        rules = {
+            name: ServerRules(
+                allow=tuple(target.allow) if target.allow is not None else None, deny=tuple(target.deny)
+            )
+            for name, target in targets.items()
+            if isinstance(target, StdioServerConfig | HttpServerConfig)
+            and (target.allow is not None or target.deny)
+        }
+        policy = ToolPolicy.build(
+            allow=options.allow, deny=options.deny, servers=rules, approval=options.approval
+        )
+        hook = None
+        if options.approve_with is not None:
+            if options.yes:
+                raise ConfigError("give one of --yes and --approve-with, not both", source="--approve-with")
+            hook = hook_command(options.approve_with, cwd)
+        return ToolGate(
+            policy,
+            yes=options.yes,
+            hook=hook,
+            approver=self.approve_tool,
+            cwd=cwd,
+            approved=self._approved,
+        )
 
     def _client_features(self, endpoint: Endpoint) -> ClientFeatures:
         """What the agent offers its servers: roots, sampling, elicitation, and the logs it wants.
@@ -237,6 +391,7 @@ class Agent:
         self, request: SamplingRequest, tools: Sequence[ToolSpec], settings: RequestSettings
     ) -> ModelResponse:
         """One completion by the agent's model for a server, if allowed (else ``Refused``)."""
+        from agent.budget import price_of, priced
         from agent.mcp.client_features import Refused
         from agent.messages import SystemMessage
         from agent.run_context import RunContext
@@ -248,12 +403,24 @@ class Agent:
                 raise Refused("sampling is not allowed (--allow-sampling, or allow_sampling=True, allows it)")
             if not await self.approve_sampling(request):
                 raise Refused("not approved")
-        chat, _ = await self._prepare(self.model_id)
+        chat, run_options = await self._prepare(self.model_id)
         messages: list[Message] = list(request.messages)
         if request.system_prompt:
             messages.insert(0, SystemMessage(content=request.system_prompt))
+        # The completion counts toward the run whose tool call the server is serving, if known.
+        scope = CURRENT_CALL.get()
+        spending = scope.spending if scope is not None else None
+        prices = run_options.prices or {}
+        if spending is not None and spending.limited:
+            settings = _within_budget(spending, prices, messages, tools, settings)
         response = await chat.complete(messages, tools, settings, run=RunContext())
-        return response if response.model else response.model_copy(update={"model": chat.model_name})
+        model = response.model or chat.model_name
+        price = price_of(prices, model)
+        if spending is not None:
+            usage = spending.add(model, response.usage, price)
+        else:
+            usage = priced(response.usage, price)
+        return response.model_copy(update={"model": model, "usage": usage})
 
     async def _elicit(self, request: ElicitationRequest) -> ElicitationAnswer:
         """A server's request for input, answered by the ``answer_elicitation`` handler (if any)."""
@@ -386,7 +553,7 @@ class Agent:
             client=self.http,
             provider_name=endpoint.name,
             base_url=endpoint.base_url,
-            api_key=endpoint.provider.require_api_key(),
+            api_key=endpoint.provider.require_api_key() if self.options.replay is None else None,
             model=model_id,
             fallbacks=fallbacks,
             max_retries=config.max_retries if chosen is None else chosen,
@@ -439,18 +606,27 @@ class Agent:
                 Notice(message=f"{caps.model} does not take tool_choice={tool_choice}; not sending it")
             )
             tool_choice = None
-        # Fallbacks answer the primary's requests (same tools): the schemas must suit every model.
+        # Fallbacks answer the primary's requests (same tools): the schemas must suit every model,
+        # and the run's budget is checked at the highest of their prices.
+        catalog = resolved.catalog
         schema_profiles = [caps.tool_schema_profile]
+        prices: dict[str, Price | None] = {}
+        _add_price(prices, caps, catalog)
         if caps.model == self.model_id and (chain := [*options.fallbacks, *config.fallback_models]):
             from agent.models.capabilities import resolve
             from agent.models.overrides import find_overrides
 
             endpoint = self.endpoint
             overrides = find_overrides(endpoint.cwd, endpoint.env, endpoint.config_dir)
-            schema_profiles += [resolve(m, above=overrides.layers_for(m)).tool_schema_profile for m in chain]
+            for member in chain:
+                entry = catalog.lookup(member) if catalog is not None else None
+                member_caps = resolve(member, catalog_entry=entry, above=overrides.layers_for(member))
+                schema_profiles.append(member_caps.tool_schema_profile)
+                _add_price(prices, member_caps, catalog)
         run_options = RunOptions(
             max_turns=options.max_turns,
             max_cost=options.max_cost,
+            max_total_tokens=options.max_total_tokens,
             timeout=options.timeout,
             tool_timeout=options.tool_timeout,
             stream=options.stream,
@@ -462,6 +638,8 @@ class Agent:
             tool_schema_profile=strictest(schema_profiles),
             image_input=bool(caps.image_input),
             audio_input=bool(caps.audio_input),
+            max_output_tokens=caps.max_completion_tokens,
+            prices=prices,
         )
         if options.max_tool_output is not None:
             run_options = dataclasses.replace(run_options, max_tool_output_chars=options.max_tool_output)
@@ -494,8 +672,8 @@ class Agent:
             history: earlier messages, extended in place with this run's.
             model: run on another model of the same endpoint (its capabilities are looked up).
             overrides: this run's own limits and request options, by their option names:
-                ``max_turns``, ``max_cost``, ``timeout``, ``tool_timeout``, ``stream``, ``system``;
-                and its own ``resources``, ``server_prompt``, ``prompt_args``.
+                ``max_turns``, ``max_cost``, ``max_total_tokens``, ``timeout``, ``tool_timeout``,
+                ``stream``, ``system``; and its own ``resources``, ``server_prompt``, ``prompt_args``.
 
         Raises:
             ConfigError: the prompt is empty, or (when the agent is not entered yet) an option
@@ -521,19 +699,36 @@ class Agent:
         chat, options = await self._prepare(model or self.model_id)
         if overrides:
             options = _overridden(options, overrides)
-        history, prompt = await self._opening(opening, prompt, options.system, history)
-        sinks = [sink for sink in (self.on_event, on_event) if sink is not None]
-        emit: EventSink | None = None
-        if len(sinks) == 1:
-            emit = sinks[0]
-        elif sinks:
+        recorder, history = self._session(opening, history, title=prompt or str(opening.server_prompt))
+        transcript = recorder.transcript if recorder is not None else None
+        try:
+            history, prompt = await self._opening(opening, prompt, options.system, history)
+            sinks = [sink for sink in (self.on_event, on_event, recorder) if sink is not None]
+            spans = self._tracing.run() if self._tracing is not None else None
+            if spans is not None:
+                sinks.append(spans)
+            emit: EventSink | None = None
+            if sinks:  # events are built only when someone listens
+                from agent.run_events import RunEvents
 
-            def emit(event: Event) -> None:
-                for sink in sinks:
-                    sink(event)
-
-        model_id = model or self.model_id
-        result = await run_agent(chat, self._manager, prompt, options, on_event=emit, history=history)
+                session_id = recorder.session_id if recorder is not None and recorder.store else None
+                emit = RunEvents(sinks, session_id=session_id, servers=self.servers)
+            model_id = model or self.model_id
+            with spans if spans is not None else nullcontext():
+                result = await run_agent(
+                    chat,
+                    self._toolset or self._manager,
+                    prompt,
+                    options,
+                    on_event=emit,
+                    history=history,
+                    gate=self._gate,
+                )
+        finally:
+            if transcript is not None:
+                transcript.close()
+        if recorder is not None and recorder.store is not None:
+            result.session_id = recorder.session_id
         if options.protocol == "native" and result.tool_protocol == "text":
             self._remember_text_protocol(model_id)
         result.servers = self.servers()
@@ -541,6 +736,90 @@ class Agent:
         if isinstance(result.exception, ModelNotFoundError) and suggestions:
             result.fail(_with_suggestions(result.exception, suggestions))
         return result
+
+    def _session(
+        self, own: AgentOptions, history: list[Message] | None, *, title: str
+    ) -> tuple[SessionRecorder | None, list[Message] | None]:
+        """Where the run is written down, and the history it starts from.
+
+        The run goes to the session store (unless ``no_session``) and a transcript (if asked);
+        it starts from a stored session's history when it carries one on.
+
+        Raises:
+            ConfigError: no session to carry on, a history given as well, or a transcript file
+                that cannot be written.
+        """
+        carry = own.resume is not None or own.continue_session
+        flag = "--resume" if own.resume is not None else "--continue"
+        if own.no_session and carry:
+            raise ConfigError("a run that stores nothing cannot carry on a session", source=flag)
+        if own.no_session and own.transcript is None:
+            return None, history
+        from agent.sessions.recorder import SessionRecorder
+        from agent.sessions.resume import choose_session, restore_history
+        from agent.sessions.store import new_session_id
+
+        endpoint = self.endpoint
+        store = None if own.no_session else self._session_store()
+        session_id, next_seq = new_session_id(), 1
+        if carry:
+            assert store is not None
+            if history:
+                raise ConfigError(
+                    "give earlier messages (history=) or a session to carry on, not both", source=flag
+                )
+            info = choose_session(
+                store, resume=own.resume, continue_last=own.continue_session, cwd=str(endpoint.cwd)
+            )
+            stored = store.messages(info.id)
+            history = restore_history(stored)
+            session_id, next_seq = info.id, (stored[-1].seq + 1 if stored else 1)
+        history = history if history is not None else []
+        transcript = None
+        if own.transcript is not None:
+            path = own.transcript if own.transcript.is_absolute() else endpoint.cwd / own.transcript
+            try:
+                transcript = path.open("w", encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot write {path}: {exc.strerror or exc}", source="--transcript"
+                ) from exc
+        return (
+            SessionRecorder(
+                history,
+                session_id=session_id,
+                stored=len(history),
+                next_seq=next_seq,
+                store=store,
+                transcript=transcript,
+                cwd=str(endpoint.cwd),
+                title=title,
+                secrets=self._secrets(),
+            ),
+            history,
+        )
+
+    def _session_store(self) -> SessionStore:
+        """The session store of this agent's user (opened once, closed when the agent exits)."""
+        if self._store is None:
+            from agent.config.paths import user_data_dir
+            from agent.sessions.store import SessionStore
+
+            endpoint = self.endpoint
+            self._store = SessionStore(user_data_dir(endpoint.env, endpoint.cwd), secrets=self._secrets())
+            assert self._stack is not None
+            self._stack.callback(self._close_store)
+        return self._store
+
+    def _close_store(self) -> None:
+        store, self._store = self._store, None
+        if store is not None:
+            store.close()
+
+    def _secrets(self) -> list[str | None]:
+        """Values never to write down: the API key and the provider's header values."""
+        endpoint = self.endpoint
+        return [endpoint.optional_key(), *endpoint.provider.config.headers.values()]
 
     async def _opening(
         self, opening: AgentOptions, prompt: str, system: str | None, history: list[Message] | None
@@ -623,6 +902,47 @@ class Agent:
             self._emit(Notice(message=f"could not remember the text protocol for {model_id}: {exc}"))
 
 
+def _within_budget(
+    spending: Spending,
+    prices: Mapping[str, Price | None],
+    messages: Sequence[Message],
+    tools: Sequence[ToolSpec],
+    settings: RequestSettings,
+) -> RequestSettings:
+    """A server's sampling request as the run's limits allow it (fewer ``max_tokens``), or ``Refused``."""
+    from agent.budget import worst_price
+    from agent.mcp.client_features import Refused
+    from agent.tokens import message_tokens, tools_tokens
+
+    prompt = sum(message_tokens(m) for m in messages) + tools_tokens(tools)
+    allowance = spending.allowance(prompt, worst_price(prices), settings.max_tokens)
+    if allowance.stop:
+        flag = "--max-cost" if allowance.limit == "max_cost" else "--max-tokens"
+        raise Refused(f"the run's limit does not allow it: {allowance.reason} ({flag})")
+    if allowance.max_output is not None:
+        settings = settings.model_copy(update={"max_tokens": allowance.max_output})
+    return settings
+
+
+def _add_price(prices: dict[str, Price | None], caps: ModelCapabilities, catalog: Catalog | None) -> None:
+    """Note the price of ``caps.model`` (None: unknown), also under its catalog id if it differs.
+
+    An alias (``~anthropic/claude-sonnet-latest``) is answered by the model it stands for, and
+    responses name that one.
+    """
+    from agent.budget import Price
+
+    price: Price | None = None
+    if caps.free:
+        price = Price(0.0, 0.0)
+    elif caps.prompt_price is not None and caps.completion_price is not None:
+        price = Price(float(caps.prompt_price), float(caps.completion_price), float(caps.request_price or 0))
+    prices.setdefault(caps.model, price)
+    entry = catalog.lookup(caps.model) if catalog is not None else None
+    if entry is not None:
+        prices.setdefault(entry.id, price)
+
+
 def _with_suggestions(error: ModelNotFoundError, suggestions: tuple[str, ...]) -> ModelNotFoundError:
     """``error`` naming the catalog ids close to the refused one, in place of the generic advice."""
     head = error.message.split("; look it up with", 1)[0].split(". The model id", 1)[0].rstrip(". ")
@@ -636,8 +956,17 @@ def _with_suggestions(error: ModelNotFoundError, suggestions: tuple[str, ...]) -
     )
 
 
-_PER_RUN = ("max_turns", "max_cost", "timeout", "tool_timeout", "stream", "system")
-_OPENING = ("resources", "server_prompt", "prompt_args")
+_PER_RUN = ("max_turns", "max_cost", "max_total_tokens", "timeout", "tool_timeout", "stream", "system")
+_OPENING = (
+    "resources",
+    "server_prompt",
+    "prompt_args",
+    "no_session",
+    "continue_session",
+    "resume",
+    "transcript",
+)
+"""Options a run may have of its own that are not limits: how it opens and where it is kept."""
 
 
 def _opening_options(options: AgentOptions, overrides: dict[str, Any]) -> tuple[AgentOptions, dict[str, Any]]:

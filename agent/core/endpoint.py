@@ -15,8 +15,9 @@ from agent.errors import ConfigError
 
 if TYPE_CHECKING:
     from agent.models.catalog import Catalog
+    from agent.providers.key_info import KeyInfo
 
-__all__ = ["Endpoint", "catalog_of", "open_endpoint"]
+__all__ = ["Endpoint", "catalog_of", "key_info_of", "open_endpoint"]
 
 
 @dataclass(frozen=True)
@@ -98,3 +99,18 @@ async def catalog_of(endpoint: Endpoint, *, refresh: bool = False) -> Catalog:
             cache_dir=user_cache_dir(endpoint.env),
             refresh=refresh,
         )
+
+
+async def key_info_of(endpoint: Endpoint) -> KeyInfo:
+    """What the endpoint says about its API key: credits used, limit, remaining, rate limit.
+
+    Raises:
+        ConfigError: no API key is configured.
+        ProviderError: the endpoint refused the key (401), has no key information, or failed.
+    """
+    from agent.providers.key_info import fetch_key_info
+    from agent.providers.openai_compat import create_http_client
+
+    api_key = endpoint.provider.require_api_key()
+    async with create_http_client(endpoint.provider.config.timeout_seconds) as http:
+        return await fetch_key_info(http, endpoint.base_url, api_key)

@@ -169,11 +169,16 @@ class ClientSide:
 
         return on_progress
 
-    def _route(self) -> tuple[str | None, EventSink | None]:
-        """The call a server's request belongs to (if known) and where its events go."""
+    def _scope(self) -> CallScope | None:
+        """The call a server's request belongs to, if known."""
         scope = CURRENT_CALL.get()
         if scope is None and len(self._in_flight) == 1:
             scope = next(iter(self._in_flight.values()))
+        return scope
+
+    def _route(self) -> tuple[str | None, EventSink | None]:
+        """The call a server's request belongs to (if known) and where its events go."""
+        scope = self._scope()
         if scope is not None:
             return scope.call_id, scope.emit if scope.emit is not None else self.emit
         return None, self.emit
@@ -232,6 +237,9 @@ class ClientSide:
                 ),
             )
 
+        # The sampler sees the call it answers for (and so its run's spending) as the current one.
+        scope = self._scope()
+        token = CURRENT_CALL.set(scope) if scope is not None and CURRENT_CALL.get() is None else None
         try:
             response = await self.features.sampler(call.request, call.tools, call.settings)
         except Refused as exc:
@@ -241,6 +249,9 @@ class ClientSide:
             text = str(exc) if isinstance(exc, AgentError) else f"{type(exc).__name__}: {exc}"
             finished(approved=True, error=one_line(text, 300))
             return types.ErrorData(code=types.INTERNAL_ERROR, message="The model request failed")
+        finally:
+            if token is not None:
+                CURRENT_CALL.reset(token)
         finished(approved=True, response=response)
         return sampling_result(call, response, response.model or "unknown")
 

@@ -19,7 +19,7 @@ import dataclasses
 import os
 import tempfile
 from collections.abc import AsyncIterator, Callable
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import anyio
 
@@ -47,12 +47,14 @@ from agent.mcp.stdio import process_transport, spawn_stdio, stop_process
 from agent.mcp.targets import ServerTarget, sdk_source, startup_timeout_of, target_kind
 from agent.text import one_line
 from agent.tools import ToolInfo, ToolOutcome
+from agent.tracing import call_trace
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
 
     from mcp import Client
     from mcp.client import Transport
+    from mcp_types import RequestParamsMeta
 
     from agent.mcp.oauth import OAuthOptions
     from agent.mcp.targets import InProcessServer
@@ -272,8 +274,10 @@ class McpConnection:
         if scope is not None and scope.emit is not None:  # only a run that listens asks for progress
             progress = self.client_side.progress(tool, scope)
         try:
-            with self.client_side.calling(scope):
-                result = await client.call_tool(tool, arguments, progress_callback=progress)
+            with self.client_side.calling(scope), call_trace(scope) as traced:
+                # _meta is an open map (traceparent, tracestate), which the TypedDict cannot say.
+                meta = cast("RequestParamsMeta | None", traced)
+                result = await client.call_tool(tool, arguments, progress_callback=progress, meta=meta)
         except MCPError as exc:
             message = exc.error.message
             if exc.error.code == CONNECTION_CLOSED:

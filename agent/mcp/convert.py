@@ -35,6 +35,7 @@ def tool_from_mcp(server: str, tool: types.Tool) -> ToolInfo:
         read_only=read_only,
         destructive=destructive,
         output_schema=dict(tool.output_schema) if tool.output_schema is not None else None,
+        annotations=annotations.model_dump(exclude_none=True, exclude={"title"}) if annotations else {},
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -23,7 +23,8 @@ class ResolvedModel:
     """A model's capabilities, with what the user should hear about how they were found.
 
     ``warning`` is worth showing (stale catalog, model not listed); ``info`` is a detail for
-    ``--verbose`` (no catalog at this endpoint).
+    ``--verbose`` (no catalog at this endpoint). ``catalog`` is the catalog the model was looked
+    up in, if any (its fallbacks' prices come from it).
     """
 
     capabilities: ModelCapabilities
@@ -31,6 +32,7 @@ class ResolvedModel:
     in_catalog: bool | None = None
     info: str | None = None
     suggestions: tuple[str, ...] = ()
+    catalog: Catalog | None = field(default=None, compare=False, repr=False)
 
     def context_window(self, configured: int | None) -> int | None:
         """The smaller of the configured window and the model's catalog context length."""
@@ -92,4 +94,4 @@ async def resolve_model(
     if probe is not None:
         above.append(probe.layer())
     capabilities = resolve(model, catalog_entry=entry, above=above)
-    return ResolvedModel(capabilities, warning, in_catalog, info, suggestions)
+    return ResolvedModel(capabilities, warning, in_catalog, info, suggestions, catalog)

@@ -65,20 +65,31 @@ MAX_ROUTE_MODELS = 3
 """OpenRouter rejects a ``models`` array of more than 3 entries."""
 
 
-def create_http_client(timeout_seconds: float) -> httpx.AsyncClient:
+def http_limits() -> httpx.Limits:
+    """The connection pool of an agent's client.
+
+    One pool serves every concurrent run of an Agent: as many connections as httpx's default
+    (fewer queue requests, and the pool's scheduler is linear in the queue), most kept alive.
+    """
+    return httpx.Limits(max_connections=100, max_keepalive_connections=64, keepalive_expiry=120.0)
+
+
+def create_http_client(
+    timeout_seconds: float, *, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
     """A pooled keep-alive client for one run: connect within 10 s, wait ``timeout_seconds`` for data.
 
     The read timeout applies between bytes, so a long stream is fine as long as the server keeps
     sending (OpenRouter sends ``: OPENROUTER PROCESSING`` comments while the model thinks).
+    ``transport`` replaces the network (a recording or a replay; see :mod:`agent.replay`).
     """
     if not timeout_seconds > 0:
         raise ConfigError(f"timeout_seconds must be a positive number, got {timeout_seconds!r}")
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout_seconds, connect=min(CONNECT_TIMEOUT_SECONDS, timeout_seconds)),
-        # One pool serves every concurrent run of an Agent: as many connections as httpx's default
-        # (fewer queue requests, and the pool's scheduler is linear in the queue), most kept alive.
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=64, keepalive_expiry=120.0),
+        limits=http_limits(),
         headers={"User-Agent": f"agent/{__version__}"},
+        transport=transport,
     )
 
 

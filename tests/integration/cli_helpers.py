@@ -42,6 +42,7 @@ def agent_env(base_url: str | None, home: Path, **extra: str) -> dict[str, str]:
         "HOME": str(home),
         "AGENT_CONFIG_DIR": str(home / "agent-config"),
         "AGENT_CACHE_DIR": str(home / "agent-cache"),
+        "AGENT_DATA_DIR": str(home / "agent-data"),
         "OPENROUTER_API_KEY": TEST_KEY,
         "PYTHONDONTWRITEBYTECODE": "1",
     }

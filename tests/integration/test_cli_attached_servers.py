@@ -45,10 +45,10 @@ def test_an_mcp_config_without_server_flags_attaches_every_enabled_server(tmp_pa
     assert done.code == 0, done.stderr
     assert done.json()["servers"] == [
         {"name": "math", "status": "active", "tools": 1, "error": None},
-        {"name": "files", "status": "active", "tools": 7, "error": None},
+        {"name": "files", "status": "active", "tools": 5, "error": None},
         {"name": "db", "status": "disabled", "tools": 0, "error": None},
     ]
-    assert "servers: math (1 tool), files (7 tools), db (disabled)" in done.stderr.splitlines()
+    assert "servers: math (1 tool), files (5 tools), db (disabled)" in done.stderr.splitlines()
     assert {t["function"]["name"] for t in server.chat_bodies[0]["tools"]} >= {"evaluate", "read_file"}
 
 
@@ -122,13 +122,14 @@ def test_the_shipped_example_config_works_as_shipped(tmp_path: Path) -> None:
     assert done.code == 0, done.stderr
     assert [(s["name"], s["status"]) for s in done.json()["servers"]] == [
         ("notes", "active"),
+        ("scratch", "disabled"),
         ("db", "disabled"),
         ("everything", "disabled"),
         ("remote", "disabled"),
         ("signed-in", "disabled"),
     ]
     tools = {t["function"]["name"] for t in server.chat_bodies[0]["tools"]}
-    assert "read_file" in tools and "write_file" not in tools  # read-only, as the example says
+    assert "read_file" in tools and "write_file" not in tools  # read-only: no --allow-writes
 
 
 def test_agent_h_shows_the_help(tmp_path: Path) -> None:

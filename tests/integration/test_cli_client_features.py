@@ -51,6 +51,8 @@ def run(server: ScriptedOpenRouter, tmp_path: Path, *args: str, **modes: str | N
         "test/model",
         "--mcp-config",
         str(config),
+        "--approval",  # the fixture's tools say nothing, so they count as destructive: not asked here
+        "off",
         *args,
         env=agent_env(server.base_url, tmp_path),
         cwd=tmp_path,
@@ -250,6 +252,7 @@ async def test_the_api_reports_a_tools_progress_over_stdio(tmp_path: Path, mode:
         agent = Agent(
             model="test/model",
             mcp_config=api_config(mode),
+            approval="off",
             env=agent_env(server.base_url, tmp_path),
             cwd=tmp_path,
         )
@@ -269,6 +272,7 @@ async def test_the_api_answers_an_elicitation_through_the_event_stream(tmp_path:
         agent = Agent(
             model="test/model",
             mcp_config=api_config(),
+            approval="off",
             answer_elicitation=answer_through_events,
             env=agent_env(server.base_url, tmp_path),
             cwd=tmp_path,
@@ -306,6 +310,7 @@ async def test_the_api_asks_its_sampling_handler_and_answers_with_the_agents_mod
         agent = Agent(
             model="test/model",
             mcp_config=api_config(),
+            approval="off",
             approve_sampling=approve,
             env=agent_env(server.base_url, tmp_path),
             cwd=tmp_path,

@@ -13,6 +13,8 @@ from tests.loopback import ScriptedOpenRouter, error
 from tests.loopback.simulated import SIMULATED, simulated_catalog
 
 FIXTURE = f"{sys.executable} {FIXTURE_SERVER}"
+UNASKED = ("--approval", "off")
+"""The fixture's tools say nothing, so they count as destructive: these runs do not ask."""
 TASK = "Add 2 and 3, and add 4 and 5."
 MODEL_FLAGS = [flag for model in SIMULATED for flag in ("-m", model)]
 
@@ -29,7 +31,7 @@ def summary(run: dict[str, Any]) -> tuple[Any, ...]:
 
 def test_json_has_one_run_object_per_model_showing_how_each_kind_did(tmp_path: Path) -> None:
     with ScriptedOpenRouter(behaviours=SIMULATED, catalog=simulated_catalog()) as server:
-        done = compare(tmp_path, server, TASK, "-s", FIXTURE, *MODEL_FLAGS, "--json", "-v")
+        done = compare(tmp_path, server, TASK, "-s", FIXTURE, *UNASKED, *MODEL_FLAGS, "--json", "-v")
     assert done.code == 0, done.stderr
     runs = json.loads(done.stdout)
     add, failed = ("add", False), ("add", True)
@@ -47,7 +49,7 @@ def test_json_has_one_run_object_per_model_showing_how_each_kind_did(tmp_path: P
     assert [run["usage"]["cost"] for run in runs] == [0.002, 0.002, 0.003, 0.002, 0.002]
     assert set(runs[0]) == {
         "requested_model", "output", "stop_reason", "model", "models_tried", "tool_protocol", "turns",
-        "tool_calls", "usage", "duration_ms", "error", "servers",
+        "tool_calls", "usage", "usage_by_model", "duration_ms", "error", "servers", "session_id",
     }  # fmt: skip
     # One server process serves every model's run.
     assert re.findall(r"· server (\S+): (\d+) tools", done.stderr) == [(Path(sys.executable).name, "9")]
@@ -56,7 +58,7 @@ def test_json_has_one_run_object_per_model_showing_how_each_kind_did(tmp_path: P
 
 def test_the_table_compares_outcome_turns_calls_tokens_cost_and_shows_each_answer(tmp_path: Path) -> None:
     with ScriptedOpenRouter(behaviours=SIMULATED, catalog=simulated_catalog()) as server:
-        done = compare(tmp_path, server, TASK, "-s", FIXTURE, *MODEL_FLAGS)
+        done = compare(tmp_path, server, TASK, "-s", FIXTURE, *UNASKED, *MODEL_FLAGS)
     assert done.code == 0, done.stderr
     table, answers = done.stdout.split("\n\n")
     cells = [re.split(r"\s{2,}", line.strip()) for line in table.splitlines()]

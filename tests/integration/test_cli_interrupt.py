@@ -26,7 +26,7 @@ def test_ctrl_c_stops_the_servers_writes_the_json_result_and_exits_130(tmp_path:
     arguments = {"seconds": 60, "started": str(started), "marker": str(cancelled)}
     with ScriptedOpenRouter(reply("Taking a nap.", call("sleep", arguments))) as server:
         proc = subprocess.Popen(
-            [AGENT, "run", "nap", "-s", server_cmd, "--json", "--no-stream"],
+            [AGENT, "run", "nap", "-s", server_cmd, "--json", "--no-stream", "--approval", "off"],
             env=agent_env(server.base_url, tmp_path),
             cwd=tmp_path,
             stdout=subprocess.PIPE,

@@ -30,9 +30,11 @@ RESULT_KEYS = {
     "turns",
     "tool_calls",
     "usage",
+    "usage_by_model",
     "duration_ms",
     "error",
     "servers",
+    "session_id",
 }
 
 
@@ -94,11 +96,13 @@ def test_run_uses_two_fs_tools_in_one_task_and_answers_from_their_results(
     assert result["usage"]["cost"] == pytest.approx(0.003)
     assert result["error"] is None
     first, second = server.chat_bodies
-    assert {tool["function"]["name"] for tool in first["tools"]} >= {
+    assert {tool["function"]["name"] for tool in first["tools"]} == {
+        "list_allowed_directories",
         "list_directory",
         "read_file",
-        "write_file",
-    }
+        "search_files",
+        "file_info",
+    }  # read-only: no write tools without --allow-writes
     assert second["tools"] == first["tools"]
     server.assert_clean()
     done.assert_no_key()
@@ -265,6 +269,8 @@ def test_a_tool_exceeding_the_tool_timeout_becomes_an_error_result(workdir: Path
             "nap",
             "-s",
             FIXTURE,
+            "--approval",  # the fixture's tools say nothing, so they count as destructive
+            "off",
             "--tool-timeout",
             "0.5",
             "--json",
@@ -358,6 +364,8 @@ def test_max_tool_output_cuts_a_huge_result_with_a_notice_the_model_sees(
             "big",
             "-s",
             FIXTURE,
+            "--approval",  # the fixture's tools say nothing, so they count as destructive
+            "off",
             "--max-tool-output",
             "5000",
             "--json",

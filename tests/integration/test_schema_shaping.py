@@ -114,7 +114,7 @@ def test_a_gemini_model_gets_the_shaped_schema_and_arguments_still_meet_the_serv
         catalog=CATALOG,
     ) as server:
         done = run_agent_cli(
-            "run", "Book a table", "-s", venue, "-m", GEMINI, "--json",
+            "run", "Book a table", "-s", venue, "-m", GEMINI, "--json", "--approval", "off",
             env=agent_env(server.base_url, tmp_path), cwd=tmp_path,
         )  # fmt: skip
     assert done.code == 0, done.stderr

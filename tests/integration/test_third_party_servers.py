@@ -372,8 +372,7 @@ def test_memory_server_keeps_entities_and_relations_across_turns_in_its_file(tmp
     ada = {"name": "Ada", "entityType": "person", "observations": ["wrote the first program"]}
     engine = {"name": "Engine", "entityType": "machine", "observations": []}
     relation = {"from": "Ada", "to": "Engine", "relationType": "programmed"}
-    # one write per turn: the server loads and saves its whole file per call, so two writes in
-    # one turn (which the runtime runs concurrently) would race
+    # one write per turn: what one turn saved, the next loads (writes in one turn: the next test)
     done, received, _ = run_calls(
         tmp_path,
         ["--mcp-config", str(config), "-s", "memory"],
@@ -394,6 +393,49 @@ def test_memory_server_keeps_entities_and_relations_across_turns_in_its_file(tmp
         "create_relations",
         "read_graph",
         "search_nodes",
+    ]
+
+
+@pytest.mark.npm
+def test_memory_server_keeps_both_writes_of_one_turn_as_they_run_in_call_order(tmp_path: Path) -> None:
+    # The server loads and saves its whole file per call: its two writes of one turn, if run
+    # concurrently, would each save the graph without the other's part. Neither is annotated
+    # read-only, so the runtime runs them one after another, in the model's order.
+    server_bin = npm_server("mcp-server-memory")
+    graph_file = tmp_path / "graph.jsonl"
+    config = tmp_path / "mcp.json"
+    config.write_text(
+        json.dumps(
+            {
+                "mcpServers": {
+                    "memory": {"command": str(server_bin), "env": {"MEMORY_FILE_PATH": str(graph_file)}}
+                }
+            }
+        )
+    )
+    ada = {"name": "Ada", "entityType": "person", "observations": ["wrote the first program"]}
+    engine = {"name": "Engine", "entityType": "machine", "observations": []}
+    relation = {"from": "Ada", "to": "Engine", "relationType": "programmed"}
+    done, received, _ = run_calls(
+        tmp_path,
+        ["--mcp-config", str(config), "-s", "memory"],
+        [
+            call("create_entities", {"entities": [ada, engine]}),
+            call("create_relations", {"relations": [relation]}),
+        ],
+        [call("read_graph")],
+    )
+    assert json.loads(received[0]) == {"entities": [ada, engine], "relations": [relation]}
+    assert [json.loads(line) for line in graph_file.read_text().splitlines()] == [
+        {"type": "entity", **ada},
+        {"type": "entity", **engine},
+        {"type": "relation", **relation},
+    ]
+    calls = done.json()["tool_calls"]
+    assert [(c["tool"], c["is_error"]) for c in calls] == [
+        ("create_entities", False),
+        ("create_relations", False),
+        ("read_graph", False),
     ]
 
 

@@ -38,6 +38,8 @@ def run_tool(tmp_path: Path, tool: str, *flags: str, model: str = TEXT_ONLY) -> 
             model,
             "--json",
             "--no-stream",
+            "--approval",  # the fixture's tools say nothing, so they count as destructive: not asked here
+            "off",
             *flags,
             env=agent_env(server.base_url, tmp_path),
             cwd=tmp_path,

@@ -11,6 +11,7 @@ Usage::
 
 from tests.loopback.catalog import catalog_model
 from tests.loopback.history import check_request
+from tests.loopback.key import key_info
 from tests.loopback.records import RecordedRequest, Route, Violation
 from tests.loopback.server import ScriptedOpenRouter
 from tests.loopback.steps import (
@@ -52,6 +53,7 @@ __all__ = [
     "drop",
     "error",
     "error_chunk",
+    "key_info",
     "last_tool_result",
     "last_user_text",
     "raw_error",

@@ -113,6 +113,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(401, wire.error_body(401, denied))
         elif self.command == "GET" and url.path == f"{API_PREFIX}/models":
             self._send_json(200, {"data": filter_catalog(owner.catalog, parse_qs(url.query))})
+        elif self.command == "GET" and url.path == f"{API_PREFIX}/key":
+            self._send_json(200, {"data": dict(owner.key)})
         elif self.command == "POST" and url.path == f"{API_PREFIX}/chat/completions":
             if bad_json or not isinstance(body, dict):
                 owner._fail(f"request #{number}: body is not a JSON object")

@@ -17,6 +17,7 @@ from typing import Any
 
 from tests.loopback.handler import API_PREFIX, HttpServer
 from tests.loopback.history import check_request, continues
+from tests.loopback.key import key_info
 from tests.loopback.records import RecordedRequest, Route, Violation
 from tests.loopback.steps import Reply, Step, StreamFault
 
@@ -34,6 +35,9 @@ class ScriptedOpenRouter:
     consumed: it answers whenever that model's queue is empty, for any number of requests (see
     :mod:`tests.loopback.simulated`). A model with a queue or a behaviour never takes the defaults.
 
+    ``key`` is what ``GET /key`` answers about the calling key (the ``data`` object, see
+    :func:`tests.loopback.key.key_info`; default: a key without a credit limit).
+
     A request with OpenRouter's ``models`` routing array (at most 3, else a 400 as OpenRouter
     answers) tries ``model`` and then each listed model in order, one step from each model's
     queue: an error step (an HTTP error before the first token) moves on to the next model,
@@ -47,10 +51,12 @@ class ScriptedOpenRouter:
         models: Mapping[str, Sequence[Step]] | None = None,
         behaviours: Mapping[str | None, Callable[[dict[str, Any]], Step]] | None = None,
         catalog: Sequence[Mapping[str, Any]] = (),
+        key: Mapping[str, Any] | None = None,
         api_key: str | None = None,
         strict_history: bool = True,
     ) -> None:
         self.catalog: list[Mapping[str, Any]] = list(catalog)
+        self.key: Mapping[str, Any] = key if key is not None else key_info()
         self._behaviours: dict[str | None, Callable[[dict[str, Any]], Step]] = dict(behaviours or {})
         self.strict_history = strict_history
         self._api_key = api_key

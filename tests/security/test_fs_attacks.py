@@ -1,9 +1,9 @@
 """Attacks that once froze, crashed or escaped the fs server, replayed against the real server process.
 
-Each test starts ``python -m servers.fs ROOT`` over stdio, as the runtime does, makes the attack
-call and, until it answers, keeps making an innocent call. Every innocent call must answer within
-PROMPT_SECONDS: a generous bound that only proves the server did not freeze (the attacks took
-minutes before). The server's stderr is captured and must stay quiet.
+Each test starts ``python -m servers.fs ROOT --allow-writes`` over stdio, as the runtime does,
+makes the attack call and, until it answers, keeps making an innocent call. Every innocent call
+must answer within PROMPT_SECONDS: a generous bound that only proves the server did not freeze
+(the attacks took minutes before). The server's stderr is captured and must stay quiet.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def _outside(root: Path) -> dict[str, str]:
 async def serve(root: Path) -> AsyncIterator[Server]:
     stderr = root.parent / "server-stderr.txt"
     params = StdioServerParameters(
-        command=sys.executable, args=["-m", "servers.fs", str(root)], cwd=str(REPO)
+        command=sys.executable, args=["-m", "servers.fs", str(root), "--allow-writes"], cwd=str(REPO)
     )
     with stderr.open("w") as errlog, anyio.fail_after(60):
         async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:

@@ -56,7 +56,14 @@ def test_tool_names_and_tool_errors_are_cleaned_in_the_progress_lines(tmp_path: 
         reply("done"),
     ) as server:
         done = run_agent_cli(
-            "run", "hi", "-s", FIXTURE, env=agent_env(server.base_url, tmp_path), cwd=tmp_path
+            "run",
+            "hi",
+            "-s",
+            FIXTURE,
+            "--approval",
+            "off",
+            env=agent_env(server.base_url, tmp_path),
+            cwd=tmp_path,
         )
     assert_clean(done.stdout)
     assert_clean(done.stderr)

@@ -28,7 +28,7 @@ def _denied(tool: str, path: str, root: Path) -> tuple[bool, str]:
 
 
 async def test_read_write_server_lists_all_tools_with_hints(tree: Path) -> None:
-    async with Client(build_server([tree])) as client:
+    async with Client(build_server([tree], allow_writes=True)) as client:
         tools = {tool.name: tool.annotations for tool in (await client.list_tools()).tools}
     read = ToolAnnotations(
         read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
@@ -45,7 +45,7 @@ async def test_read_write_server_lists_all_tools_with_hints(tree: Path) -> None:
 
 
 async def test_edit_file_schema_is_inline_without_refs(tree: Path) -> None:
-    async with Client(build_server([tree])) as client:
+    async with Client(build_server([tree], allow_writes=True)) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
     schema = tools["edit_file"].input_schema
     assert ("$defs" in schema, schema["properties"]["edits"]["items"]["required"]) == (
@@ -54,8 +54,8 @@ async def test_edit_file_schema_is_inline_without_refs(tree: Path) -> None:
     )
 
 
-async def test_read_only_server_has_no_write_tools_and_refuses_them(tree: Path) -> None:
-    async with Client(build_server([tree], read_only=True)) as client:
+async def test_server_without_allow_writes_has_no_write_tools_and_refuses_them(tree: Path) -> None:
+    async with Client(build_server([tree])) as client:
         names = [tool.name for tool in (await client.list_tools()).tools]
         write = await call(client, "write_file", {"path": "x.txt", "content": "x"})
         edit = await call(
@@ -72,7 +72,7 @@ async def test_read_only_server_has_no_write_tools_and_refuses_them(tree: Path) 
 async def test_list_allowed_directories_and_list_directory_show_types_sizes_and_links_without_targets(
     tree: Path,
 ) -> None:
-    async with Client(build_server([tree])) as client:
+    async with Client(build_server([tree], allow_writes=True)) as client:
         allowed = await call(client, "list_allowed_directories")
         listing = await call(client, "list_directory", {})
         sub = await call(client, "list_directory", {"path": "link_in"})
@@ -89,7 +89,7 @@ async def test_list_allowed_directories_and_list_directory_show_types_sizes_and_
 
 async def test_read_file_returns_whole_text_or_a_window_of_lines(tree: Path) -> None:
     (tree / "lines.txt").write_text("".join(f"line {n}\n" for n in range(1, 6)))
-    async with Client(build_server([tree])) as client:
+    async with Client(build_server([tree], allow_writes=True)) as client:
         results = [
             await call(client, "read_file", {"path": "a.txt"}),
             await call(client, "read_file", {"path": "lines.txt", "offset": 2, "limit": 2}),
@@ -109,7 +109,7 @@ async def test_read_file_refuses_binary_undecodable_huge_and_missing_files(tree:
     (tree / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
     (tree / "big.txt").write_text(("y" * 99 + "\n") * (MAX_READ_BYTES // 100 + 1))
     size = (tree / "big.txt").stat().st_size
-    async with Client(build_server([tree])) as client:
+    async with Client(build_server([tree], allow_writes=True)) as client:
         results = [
             await call(client, "read_file", {"path": "blob.bin"}),
             await call(client, "read_file", {"path": "latin1.txt"}),
@@ -155,7 +155,7 @@ async def test_every_tool_refuses_paths_that_escape_the_root(
     outside = tree.parent / "outside"
     path = str(arguments["path"]).format(outside=outside)
     arguments = {**arguments, "path": path}
-    async with Client(build_server([tree])) as client:
+    async with Client(build_server([tree], allow_writes=True)) as client:
         result = await call(client, tool, arguments)
     assert result == _denied(tool, path, tree)
     assert sorted(path.name for path in outside.iterdir()) == ["secret.txt"]
@@ -164,7 +164,7 @@ async def test_every_tool_refuses_paths_that_escape_the_root(
 
 async def test_search_files_matches_names_paths_and_content_and_skips_escaping_links(tree: Path) -> None:
     (tree / "escape.txt").symlink_to(tree.parent / "outside" / "secret.txt")
-    async with Client(build_server([tree])) as client:
+    async with Client(build_server([tree], allow_writes=True)) as client:
         results = [
             await call(client, "search_files", {"pattern": "*.txt"}),
             await call(client, "search_files", {"pattern": "sub/**/*.py"}),
@@ -196,7 +196,7 @@ async def test_search_files_matches_names_paths_and_content_and_skips_escaping_l
 async def test_file_info_reports_type_size_times_and_permissions(tree: Path) -> None:
     os.utime(tree / "a.txt", (1_700_000_000, 1_700_000_000))
     (tree / "a.txt").chmod(0o640)
-    async with Client(build_server([tree])) as client:
+    async with Client(build_server([tree], allow_writes=True)) as client:
         file = await call(client, "file_info", {"path": "a.txt"})
         directory = await call(client, "file_info", {"path": "sub"})
     assert file == (
@@ -214,7 +214,7 @@ async def test_file_info_reports_type_size_times_and_permissions(tree: Path) -> 
 
 
 async def test_write_file_creates_parents_and_replaces_existing_content(tree: Path) -> None:
-    async with Client(build_server([tree])) as client:
+    async with Client(build_server([tree], allow_writes=True)) as client:
         created = await call(client, "write_file", {"path": "new/deeper/n.txt", "content": "héllo\r\n"})
         replaced = await call(client, "write_file", {"path": "a.txt", "content": "gamma\n"})
         into_dir = await call(client, "write_file", {"path": "sub", "content": "x"})
@@ -230,7 +230,7 @@ async def test_write_file_creates_parents_and_replaces_existing_content(tree: Pa
 
 
 async def test_edit_file_dry_run_shows_a_diff_and_writes_nothing(tree: Path) -> None:
-    async with Client(build_server([tree])) as client:
+    async with Client(build_server([tree], allow_writes=True)) as client:
         result = await call(
             client,
             "edit_file",
@@ -246,7 +246,7 @@ async def test_edit_file_dry_run_shows_a_diff_and_writes_nothing(tree: Path) -> 
 
 async def test_edit_file_applies_all_edits_or_none(tree: Path) -> None:
     (tree / "code.py").write_text("x = 1\ny = 1\n")
-    async with Client(build_server([tree])) as client:
+    async with Client(build_server([tree], allow_writes=True)) as client:
         ambiguous = await call(
             client,
             "edit_file",
@@ -326,7 +326,7 @@ async def test_a_directory_swapped_for_an_outside_link_after_the_check_is_refuse
     tree: Path, swap_after_check: Path, tool: str, arguments: dict[str, object], shown: str
 ) -> None:
     (tree / "sub" / "secret.txt").write_text("inside\n")
-    async with Client(build_server([tree])) as client:
+    async with Client(build_server([tree], allow_writes=True)) as client:
         result = await call(client, tool, arguments)
     _unswap(tree, swap_after_check)
     assert result == (
@@ -341,7 +341,7 @@ async def test_a_directory_swapped_for_an_outside_link_after_the_check_is_refuse
 async def test_read_file_cuts_very_long_lines_and_names_a_single_line_range(tree: Path) -> None:
     (tree / "long.txt").write_text("short\n" + "x" * 5000 + "\r\nend", newline="")
     cut = "x" * MAX_LINE_CHARS + " [line truncated: 5000 characters]\r\n"
-    async with Client(build_server([tree])) as client:
+    async with Client(build_server([tree], allow_writes=True)) as client:
         whole = await call(client, "read_file", {"path": "long.txt"})
         middle = await call(client, "read_file", {"path": "long.txt", "offset": 2, "limit": 1})
         last = await call(client, "read_file", {"path": "long.txt", "offset": 3})
@@ -354,7 +354,7 @@ async def test_read_file_cuts_very_long_lines_and_names_a_single_line_range(tree
 
 async def test_write_file_replaces_atomically_keeping_permissions_and_no_temporary_file(tree: Path) -> None:
     (tree / "a.txt").chmod(0o600)
-    async with Client(build_server([tree])) as client:
+    async with Client(build_server([tree], allow_writes=True)) as client:
         replaced = await call(client, "write_file", {"path": "a.txt", "content": "new\n"})
         edited = await call(
             client, "edit_file", {"path": "a.txt", "edits": [{"old_text": "new", "new_text": "newer"}]}
@@ -369,7 +369,7 @@ async def test_a_regex_that_runs_past_its_budget_is_stopped_with_one_line(
 ) -> None:
     monkeypatch.setattr(fs_regex, "REGEX_SECONDS", 0.5)
     (tree / "victim.txt").write_text("a" * 64 + "\n")
-    async with Client(build_server([tree])) as client:
+    async with Client(build_server([tree], allow_writes=True)) as client:
         with anyio.fail_after(30):
             stopped = await call(
                 client, "search_files", {"pattern": "victim.txt", "content": "(a*)*b", "regex": True}

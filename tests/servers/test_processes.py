@@ -30,15 +30,29 @@ async def _tools_and_call(
 
 
 @pytest.mark.anyio
-async def test_fs_server_runs_over_stdio_in_read_only_mode(tmp_path: Path) -> None:
+@pytest.mark.parametrize("flags", [[], ["--read-only"]])
+async def test_fs_server_runs_over_stdio_read_only_unless_writes_are_allowed(
+    tmp_path: Path, flags: list[str]
+) -> None:
     (tmp_path / "hello.txt").write_text("hi there\n")
     result = await _tools_and_call(
-        _params("servers.fs", str(tmp_path), "--read-only"), "read_file", {"path": "hello.txt"}
+        _params("servers.fs", str(tmp_path), *flags), "read_file", {"path": "hello.txt"}
     )
     assert result == (
         ["list_allowed_directories", "list_directory", "read_file", "search_files", "file_info"],
         (False, "hi there\n"),
     )
+
+
+@pytest.mark.anyio
+async def test_fs_server_with_allow_writes_lists_and_runs_its_write_tools(tmp_path: Path) -> None:
+    names, written = await _tools_and_call(
+        _params("servers.fs", str(tmp_path), "--allow-writes"),
+        "write_file",
+        {"path": "new.txt", "content": "x"},
+    )
+    assert names[-2:] == ["write_file", "edit_file"]
+    assert written[0] is False and (tmp_path / "new.txt").read_text() == "x"
 
 
 @pytest.mark.anyio
@@ -72,6 +86,10 @@ async def test_calc_server_runs_over_stdio_and_evaluates() -> None:
             "servers.fs: error: allowed directory '{tmp}/missing' does not exist",
         ),
         (["servers.fs", "--bogus"], "servers.fs: error: unrecognized arguments: --bogus"),
+        (
+            ["servers.fs", "--allow-writes", "--read-only"],
+            "servers.fs: error: argument --read-only: not allowed with argument --allow-writes",
+        ),
         (
             ["servers.sqlite", "{tmp}/none.db"],
             "servers.sqlite: error: database file not found: {tmp}/none.db "

@@ -88,6 +88,8 @@ def test_defaults_are_a_remembered_era_thirty_second_startup_and_enabled(tmp_pat
         "tool_timeout": None,
         "mode": None,
         "disabled": False,
+        "allow": None,
+        "deny": [],
     }
 
 
@@ -136,12 +138,12 @@ def test_default_environment_includes_dotenv_in_the_working_directory(
         ),
         (
             '{"mcpServers": {"a": {"command": "x", "envFile": ".env"}}}',
-            "mcpServers.a.envFile: unknown field; expected one of: args, command, cwd, disabled, env, mode, "
-            "startup_timeout, tool_timeout, type",
+            "mcpServers.a.envFile: unknown field; expected one of: allow, args, command, cwd, deny, "
+            "disabled, env, mode, startup_timeout, tool_timeout, type",
         ),
         (
             '{"mcpServers": {"a": {"url": "http://h", "env": {}}}}',
-            "mcpServers.a.env: unknown field; expected one of: disabled, headers, mode, oauth, "
+            "mcpServers.a.env: unknown field; expected one of: allow, deny, disabled, headers, mode, oauth, "
             "startup_timeout, tool_timeout, type, url",
         ),
         (
@@ -221,6 +223,7 @@ def test_shipped_example_mcp_config_is_valid() -> None:
     servers = load_mcp_config(bundled / "mcp.example.json", env=env, include_disabled=True)
     assert {name: (type(config).__name__, config.disabled) for name, config in servers.items()} == {
         "notes": ("StdioServerConfig", False),
+        "scratch": ("StdioServerConfig", True),
         "db": ("StdioServerConfig", True),
         "everything": ("StdioServerConfig", True),
         "remote": ("HttpServerConfig", True),

@@ -45,6 +45,29 @@ def _server_start() -> AgentError:
     return anyio.run(start)
 
 
+def _replay_past_the_end() -> AgentError:
+    import tempfile
+
+    import anyio
+
+    from agent.replay.replaying import Recording, ReplayTransport
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "empty.jsonl"
+        path.write_text('{"type": "recording", "version": 1}\n')
+        transport = ReplayTransport(Recording(path))
+        request = httpx.Request("POST", "http://127.0.0.1:9/api/v1/chat/completions", json={"model": "m"})
+
+        async def send() -> AgentError:
+            try:
+                await transport.handle_async_request(request)
+            except AgentError as exc:
+                return exc
+            raise AssertionError("expected the replay to diverge")
+
+        return anyio.run(send)
+
+
 REACHED_BY: dict[type[AgentError], Callable[[], AgentError]] = {
     errors.AgentError: lambda: internal_error(KeyError("bug"), verbose=False),
     errors.ConfigError: lambda: _raised(lambda: read_document(Path("/nonexistent/agent.json"))),
@@ -65,6 +88,7 @@ REACHED_BY: dict[type[AgentError], Callable[[], AgentError]] = {
     errors.BadResponseError: lambda: _raised(lambda: ResponseBuilder(model="m", secret=None).build()),
     errors.ResponseLimitError: lambda: _raised(lambda: SSEDecoder().feed(b"x" * (17 * 2**20))),
     errors.ServerStartError: _server_start,
+    errors.ReplayDivergedError: lambda: _replay_past_the_end(),
 }
 """How each concrete class is reached; base classes (below) are reached through their children."""
 

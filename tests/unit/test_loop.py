@@ -74,7 +74,7 @@ async def test_tool_results_are_fed_back_in_call_order_with_their_ids() -> None:
     assert (result.output, result.turns) == ("3 and 10", 2)
 
 
-async def test_calls_of_one_turn_run_concurrently() -> None:
+async def test_read_only_calls_of_one_turn_run_concurrently() -> None:
     started = 0
     all_started = anyio.Event()
 
@@ -86,7 +86,7 @@ async def test_calls_of_one_turn_run_concurrently() -> None:
         await all_started.wait()
         return "ok"
 
-    tools = StaticToolset().add("wait", wait_for_all)
+    tools = StaticToolset().add("wait", wait_for_all, read_only=True)
     model = ScriptedChatModel([reply(None, call("wait"), call("wait"), call("wait")), reply("done")])
     with anyio.fail_after(5):
         result = await run_agent(model, tools, "go")
@@ -106,7 +106,7 @@ async def test_parallel_calls_are_bounded_by_max_parallel_tools() -> None:
         running -= 1
         return "ok"
 
-    tools = StaticToolset().add("track", track)
+    tools = StaticToolset().add("track", track, read_only=True)
     model = ScriptedChatModel([reply(None, *(call("track") for _ in range(6))), reply("done")])
     await run_agent(model, tools, "go", RunOptions(max_parallel_tools=2))
     assert peak == 2

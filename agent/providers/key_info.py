@@ -1,0 +1,127 @@
+"""What OpenRouter says about the calling API key (``GET {base_url}/key``): credits and limits.
+
+The answer is read leniently (a field that does not fit is unknown) and never holds the key
+itself: OpenRouter's ``label`` is a masked form of it, and is redacted anyway should it ever
+carry the key. Failures are the provider errors of every other request (a refused key is an
+:class:`~agent.errors.AuthenticationError`); an endpoint without ``/key`` (not OpenRouter) says so.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
+
+from agent import safe_json
+from agent.errors import BadRequestError, BadResponseError, ModelNotFoundError, ProviderError
+from agent.providers.http_body import read_body
+from agent.providers.http_errors import connection_error, error_from_response
+from agent.redaction import redact
+
+__all__ = ["KeyInfo", "KeyRateLimit", "fetch_key_info"]
+
+_MAX_BYTES = 1 << 20
+
+
+def _or_none(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    try:
+        return handler(value)
+    except ValidationError:
+        return None
+
+
+_Float = Annotated[float | None, WrapValidator(_or_none)]
+_Str = Annotated[str | None, WrapValidator(_or_none)]
+_Bool = Annotated[bool | None, WrapValidator(_or_none)]
+_Int = Annotated[int | None, WrapValidator(_or_none)]
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class KeyRateLimit(_Lenient):
+    """A request rate limit: ``requests`` per ``interval`` (e.g. ``10s``); OpenRouter has deprecated it."""
+
+    requests: _Int = None
+    interval: _Str = None
+
+
+class KeyInfo(_Lenient):
+    """Credits and limits of an API key, in USD; ``None`` where OpenRouter does not say.
+
+    Attributes:
+        label: OpenRouter's name for the key (a masked form of it, e.g. ``sk-or-v1-abc...789``).
+        usage: credits used by the key, all time; ``usage_daily`` / ``_weekly`` / ``_monthly``
+            for the current UTC day, week and month.
+        limit: the key's credit limit; None: no limit.
+        limit_remaining: credits left under the limit; None: unlimited.
+        limit_reset: how often the limit resets (``daily``, ``weekly``, ``monthly``), if it does.
+        is_free_tier: the account has never bought credits (free models then allow fewer
+            requests a day).
+        expires_at: when the key expires (ISO 8601), if it does.
+        rate_limit: the request rate limit OpenRouter reports (deprecated by OpenRouter).
+    """
+
+    label: _Str = None
+    usage: _Float = None
+    usage_daily: _Float = None
+    usage_weekly: _Float = None
+    usage_monthly: _Float = None
+    limit: _Float = None
+    limit_remaining: _Float = None
+    limit_reset: _Str = None
+    is_free_tier: _Bool = None
+    expires_at: _Str = None
+    rate_limit: Annotated[KeyRateLimit | None, WrapValidator(_or_none)] = None
+
+
+async def fetch_key_info(client: httpx.AsyncClient, base_url: str, api_key: str) -> KeyInfo:
+    """``GET {base_url}/key`` with ``api_key``: what the endpoint says about the key.
+
+    Raises:
+        agent.errors.ProviderError: the request failed (401: the key was refused, exit 4), the
+            endpoint has no ``/key``, or the answer is not a key description.
+    """
+    url = base_url.strip().rstrip("/") + "/key"
+    headers = {"Accept": "application/json", "Authorization": f"Bearer {api_key}"}
+    try:
+        async with client.stream("GET", url, headers=headers) as response:
+            content, whole = await read_body(response, _MAX_BYTES)
+    except httpx.HTTPError as exc:
+        raise connection_error(exc, url=url, model=None, secret=api_key) from exc
+    if response.status_code >= 400:
+        status, answered = response.status_code, response.headers
+        raise _key_error(error_from_response(status, answered, content, model=None, secret=api_key), url)
+    if not whole:
+        raise BadResponseError(f"the key information at {url} is larger than {_MAX_BYTES >> 20} MiB")
+    try:
+        body = safe_json.loads(content)
+    except ValueError:
+        raise BadResponseError(f"the key information at {url} is not JSON") from None
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, dict):
+        raise BadResponseError(f"the key information at {url} has no 'data' object")
+    info = KeyInfo.model_validate(data)
+    if info.label is not None:
+        info = info.model_copy(update={"label": redact(info.label, api_key)})
+    return info
+
+
+def _key_error(error: ProviderError, url: str) -> ProviderError:
+    """The provider's own error for the status (a refused key exits 4), saying it was the key look-up.
+
+    A 404 means the endpoint has no key information (only OpenRouter has ``/key``).
+    """
+    if isinstance(error, ModelNotFoundError):
+        return BadRequestError(
+            f"the endpoint has no key information ({url} answered 404; OpenRouter has it)", status=404
+        )
+    return type(error)(
+        f"the key information at {url} could not be fetched: {error}",
+        status=error.status,
+        code=error.code,
+        metadata=error.metadata,
+        retry_after=error.retry_after,
+    )

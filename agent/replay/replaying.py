@@ -1,0 +1,173 @@
+"""``--replay FILE``: a run against a recording instead of the provider, offline and without a key.
+
+Requests to the model are answered in order with the recorded responses, after checking that
+each asks exactly what was asked when recording; the first difference ends the run with a
+:class:`~agent.errors.ReplayDivergedError` naming the request and the place (``messages[3].content``). Other
+requests (the model catalog, ``/key``) get the recorded answer for the same path, or a 404.
+With ``--replay-tools`` the tool calls are answered from the recording too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from agent.errors import ConfigError, ReplayDivergedError
+from agent.replay.recording import RECORDING_VERSION
+from agent.text import one_line
+from agent.tools import ToolInfo, ToolOutcome, Toolset
+
+__all__ = ["Recording", "ReplayToolset", "ReplayTransport", "first_difference"]
+
+_SHOWN = 120
+
+
+class Recording:
+    """A recording read back: its model exchanges in order, its other requests, its tool calls.
+
+    Raises:
+        ConfigError: the file cannot be read or is not a recording (one line naming ``--replay``).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror or exc}", source="--replay") from exc
+        records: list[dict[str, Any]] = []
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                raise ConfigError(f"{path}: line {number} is not JSON", source="--replay") from None
+            if not isinstance(record, dict):
+                raise ConfigError(f"{path}: line {number} is not a JSON object", source="--replay")
+            records.append(record)
+        if not records or records[0].get("type") != "recording":
+            raise ConfigError(
+                f"{path} is not a recording (agent run --record FILE makes one)", source="--replay"
+            )
+        if records[0].get("version") != RECORDING_VERSION:
+            raise ConfigError(
+                f"{path}: recording version {records[0].get('version')!r}; "
+                f"this agent reads version {RECORDING_VERSION}",
+                source="--replay",
+            )
+        http = [r for r in records if r.get("type") == "http"]
+        self.chats = [r for r in http if r.get("method") == "POST"]
+        self.others = [r for r in http if r.get("method") != "POST"]
+        self.tools = [r for r in records if r.get("type") == "tool"]
+        self.answered = 0
+
+
+class ReplayTransport(httpx.AsyncBaseTransport):
+    """Answers the runtime's HTTP requests from ``recording``; nothing leaves the process."""
+
+    def __init__(self, recording: Recording) -> None:
+        self._recording = recording
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """The recorded response to ``request``.
+
+        Raises:
+            ReplayDivergedError: a model request differs from the recorded one, or was not recorded.
+        """
+        recording = self._recording
+        path = request.url.raw_path.decode("ascii", "replace")
+        if request.method != "POST":
+            for record in recording.others:
+                if record.get("method") == request.method and record.get("path") == path:
+                    return _response(record)
+            return httpx.Response(404, json={"error": {"code": 404, "message": "not in the recording"}})
+        number = recording.answered + 1
+        if recording.answered >= len(recording.chats):
+            raise ReplayDivergedError(
+                f"the run diverged from {recording.path.name} at model request {number}: "
+                f"the recording has only {len(recording.chats)}"
+            )
+        record = recording.chats[recording.answered]
+        sent = json.loads(request.content) if request.content else None
+        where = first_difference(record.get("request"), sent)
+        if where is not None:
+            raise ReplayDivergedError(
+                f"the run diverged from {recording.path.name} at model request {number}: {where}"
+            )
+        recording.answered += 1
+        return _response(record)
+
+
+def _response(record: dict[str, Any]) -> httpx.Response:
+    headers = record.get("headers") or {}
+    return httpx.Response(
+        int(record.get("status") or 200),
+        headers={str(k): str(v) for k, v in headers.items()},
+        content=str(record.get("body") or "").encode("utf-8"),
+    )
+
+
+def first_difference(recorded: Any, now: Any, path: str = "") -> str | None:
+    """Where ``now`` first differs from ``recorded`` (``messages[3].content: ...``), or None."""
+    if isinstance(recorded, dict) and isinstance(now, dict):
+        for key in list(recorded) + [k for k in now if k not in recorded]:
+            where = f"{path}.{key}" if path else str(key)
+            if key not in now:
+                return f"{where} was sent when recording, not now"
+            if key not in recorded:
+                return f"{where} is sent now, not when recording"
+            found = first_difference(recorded[key], now[key], where)
+            if found is not None:
+                return found
+        return None
+    if isinstance(recorded, list) and isinstance(now, list):
+        for index, (a, b) in enumerate(zip(recorded, now, strict=False)):
+            found = first_difference(a, b, f"{path}[{index}]")
+            if found is not None:
+                return found
+        if len(recorded) != len(now):
+            return f"{path or 'request'} has {len(now)} items now, {len(recorded)} when recording"
+        return None
+    if recorded != now:
+        return f"{path or 'request'} is {_shown(now)} now, {_shown(recorded)} when recording"
+    return None
+
+
+def _shown(value: Any) -> str:
+    return one_line(json.dumps(value, ensure_ascii=False), _SHOWN)
+
+
+class ReplayToolset:
+    """A :class:`~agent.tools.Toolset` whose calls are answered from the recording.
+
+    A call is matched to the first unused recorded call with the same server, tool and
+    arguments (calls of one turn may have run in any order); one that matches none is an error
+    result naming it (the model request after it then differs from the recording).
+    """
+
+    def __init__(self, inner: Toolset, recording: Recording) -> None:
+        self._inner = inner
+        self._unused = list(recording.tools)
+
+    def tools(self) -> Sequence[ToolInfo]:
+        """The tools of the live servers (what the model is offered)."""
+        return self._inner.tools()
+
+    async def call(self, server: str, tool: str, arguments: dict[str, Any]) -> ToolOutcome:
+        """The recorded outcome of this call."""
+        for index, record in enumerate(self._unused):
+            if (record.get("server"), record.get("tool"), record.get("arguments")) == (
+                server,
+                tool,
+                arguments,
+            ):
+                del self._unused[index]
+                return ToolOutcome(str(record.get("text", "")), bool(record.get("is_error")))
+        return ToolOutcome(
+            f"Not replayed: the recording has no call of {server}.{tool} with these arguments", True
+        )
