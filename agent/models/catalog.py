@@ -19,11 +19,12 @@ from typing import Annotated, Any, Literal
 
 import anyio
 import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic import ValidationError, ValidatorFunctionWrapHandler, WrapValidator
 
 from agent import safe_json
 from agent.cache import endpoint_key, write_atomically
 from agent.errors import BadRequestError, BadResponseError, ModelNotFoundError, ProviderError
+from agent.lenient import Lenient, LenientInt, LenientStr, or_none
 from agent.providers.http_body import read_body
 from agent.providers.http_errors import connection_error, error_from_response
 
@@ -46,17 +47,9 @@ _VARIANTS = frozenset({"nitro", "floor", "exacto", "thinking", "online", "extend
 """``:suffix`` variants served by the base model's entry (``:free`` has entries of its own)."""
 
 
-def _or_none(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-    """Lenient field: a value that does not fit becomes ``None`` (unknown) instead of an error."""
-    try:
-        return handler(value)
-    except ValidationError:
-        return None
-
-
 def _price_or_none(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
     """A price string as ``Decimal``; negative (OpenRouter's "-1" = variable) or bad -> unknown."""
-    price = _or_none(value, handler)
+    price = or_none(value, handler)
     return None if price is None or price < 0 else price
 
 
@@ -66,16 +59,10 @@ def _strings_or_none(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
     return handler([item for item in value if isinstance(item, str)])
 
 
-_Int = Annotated[int | None, WrapValidator(_or_none)]
-_Str = Annotated[str | None, WrapValidator(_or_none)]
 _Price = Annotated[Decimal | None, WrapValidator(_price_or_none)]
 
 
-class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class CatalogPricing(_Lenient):
+class CatalogPricing(Lenient):
     """USD prices as exact decimals: per prompt token, per completion token, per request."""
 
     prompt: _Price = None
@@ -83,31 +70,31 @@ class CatalogPricing(_Lenient):
     request: _Price = None
 
 
-class TopProvider(_Lenient):
+class TopProvider(Lenient):
     """Limits of the provider OpenRouter routes to first."""
 
-    context_length: _Int = None
-    max_completion_tokens: _Int = None
+    context_length: LenientInt = None
+    max_completion_tokens: LenientInt = None
 
 
-class CatalogArchitecture(_Lenient):
+class CatalogArchitecture(Lenient):
     """What a model takes and gives: ``input_modalities`` lists ``text``, ``image``, ``audio``..."""
 
     input_modalities: Annotated[list[str] | None, WrapValidator(_strings_or_none)] = None
 
 
-class CatalogEntry(_Lenient):
+class CatalogEntry(Lenient):
     """One model of the catalog, with the fields the runtime uses (others are ignored)."""
 
     id: str
-    name: _Str = None
-    description: _Str = None
-    created: _Int = None
-    context_length: _Int = None
-    pricing: Annotated[CatalogPricing | None, WrapValidator(_or_none)] = None
-    top_provider: Annotated[TopProvider | None, WrapValidator(_or_none)] = None
+    name: LenientStr = None
+    description: LenientStr = None
+    created: LenientInt = None
+    context_length: LenientInt = None
+    pricing: Annotated[CatalogPricing | None, WrapValidator(or_none)] = None
+    top_provider: Annotated[TopProvider | None, WrapValidator(or_none)] = None
     supported_parameters: Annotated[list[str] | None, WrapValidator(_strings_or_none)] = None
-    architecture: Annotated[CatalogArchitecture | None, WrapValidator(_or_none)] = None
+    architecture: Annotated[CatalogArchitecture | None, WrapValidator(or_none)] = None
 
     @property
     def supports_tools(self) -> bool:

@@ -8,13 +8,14 @@ carry the key. Failures are the provider errors of every other request (a refuse
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic import WrapValidator
 
 from agent import safe_json
 from agent.errors import BadRequestError, BadResponseError, ModelNotFoundError, ProviderError
+from agent.lenient import Lenient, LenientBool, LenientFloat, LenientInt, LenientStr, or_none
 from agent.providers.http_body import read_body
 from agent.providers.http_errors import connection_error, error_from_response
 from agent.redaction import redact
@@ -24,31 +25,14 @@ __all__ = ["KeyInfo", "KeyRateLimit", "fetch_key_info"]
 _MAX_BYTES = 1 << 20
 
 
-def _or_none(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-    try:
-        return handler(value)
-    except ValidationError:
-        return None
-
-
-_Float = Annotated[float | None, WrapValidator(_or_none)]
-_Str = Annotated[str | None, WrapValidator(_or_none)]
-_Bool = Annotated[bool | None, WrapValidator(_or_none)]
-_Int = Annotated[int | None, WrapValidator(_or_none)]
-
-
-class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class KeyRateLimit(_Lenient):
+class KeyRateLimit(Lenient):
     """A request rate limit: ``requests`` per ``interval`` (e.g. ``10s``); OpenRouter has deprecated it."""
 
-    requests: _Int = None
-    interval: _Str = None
+    requests: LenientInt = None
+    interval: LenientStr = None
 
 
-class KeyInfo(_Lenient):
+class KeyInfo(Lenient):
     """Credits and limits of an API key, in USD; ``None`` where OpenRouter does not say.
 
     Attributes:
@@ -64,17 +48,17 @@ class KeyInfo(_Lenient):
         rate_limit: the request rate limit OpenRouter reports (deprecated by OpenRouter).
     """
 
-    label: _Str = None
-    usage: _Float = None
-    usage_daily: _Float = None
-    usage_weekly: _Float = None
-    usage_monthly: _Float = None
-    limit: _Float = None
-    limit_remaining: _Float = None
-    limit_reset: _Str = None
-    is_free_tier: _Bool = None
-    expires_at: _Str = None
-    rate_limit: Annotated[KeyRateLimit | None, WrapValidator(_or_none)] = None
+    label: LenientStr = None
+    usage: LenientFloat = None
+    usage_daily: LenientFloat = None
+    usage_weekly: LenientFloat = None
+    usage_monthly: LenientFloat = None
+    limit: LenientFloat = None
+    limit_remaining: LenientFloat = None
+    limit_reset: LenientStr = None
+    is_free_tier: LenientBool = None
+    expires_at: LenientStr = None
+    rate_limit: Annotated[KeyRateLimit | None, WrapValidator(or_none)] = None
 
 
 async def fetch_key_info(client: httpx.AsyncClient, base_url: str, api_key: str) -> KeyInfo:

@@ -6,13 +6,12 @@ key), then its pytest test runs in a fresh process with no key and nothing liste
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.integration.cli_helpers import TEST_KEY
+from tests.integration.cli_helpers import TEST_KEY, agent_env
 from tests.loopback import ScriptedOpenRouter, call, reply
 
 README = Path(__file__).parents[2] / "README.md"
@@ -26,18 +25,10 @@ def readme_block(first_line: str) -> str:
     raise AssertionError(f"README has no python block starting {first_line!r}")
 
 
-def python_env(home: Path, base_url: str, key: str | None) -> dict[str, str]:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(home),
-        "AGENT_CONFIG_DIR": str(home / "config"),
-        "AGENT_CACHE_DIR": str(home / "cache"),
-        "AGENT_DATA_DIR": str(home / "data"),
-        "OPENROUTER_BASE_URL": base_url,
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    if key is not None:
-        env["OPENROUTER_API_KEY"] = key
+def python_env(home: Path, base_url: str, *, key: bool) -> dict[str, str]:
+    env = agent_env(base_url, home)
+    if not key:
+        del env["OPENROUTER_API_KEY"]
     return env
 
 
@@ -59,7 +50,7 @@ def test_the_readme_script_is_recorded_once_and_its_test_passes_offline(tmp_path
         recorded = subprocess.run(
             [sys.executable, "-c", record],
             cwd=tmp_path,
-            env=python_env(tmp_path, server.base_url, TEST_KEY),
+            env=python_env(tmp_path, server.base_url, key=True),
             capture_output=True,
             text=True,
             timeout=120,
@@ -71,7 +62,7 @@ def test_the_readme_script_is_recorded_once_and_its_test_passes_offline(tmp_path
     offline = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_digest.py"],
         cwd=tmp_path,
-        env=python_env(tmp_path, "http://127.0.0.1:9/api/v1", None),
+        env=python_env(tmp_path, "http://127.0.0.1:9/api/v1", key=False),
         capture_output=True,
         text=True,
         timeout=120,

@@ -355,23 +355,26 @@ def test_filesystem_server_reads_lists_and_searches_inside_its_root_only(tmp_pat
     assert [c["is_error"] for c in done.json()["tool_calls"]] == [False, False, False, True]
 
 
-@pytest.mark.npm
-def test_memory_server_keeps_entities_and_relations_across_turns_in_its_file(tmp_path: Path) -> None:
-    server_bin = npm_server("mcp-server-memory")
+ADA = {"name": "Ada", "entityType": "person", "observations": ["wrote the first program"]}
+ENGINE = {"name": "Engine", "entityType": "machine", "observations": []}
+RELATION = {"from": "Ada", "to": "Engine", "relationType": "programmed"}
+SAVED_GRAPH = [{"type": "entity", **ADA}, {"type": "entity", **ENGINE}, {"type": "relation", **RELATION}]
+"""The memory server's file once both entities and the relation are written."""
+
+
+def memory_config(tmp_path: Path) -> tuple[Path, Path]:
+    """An MCP config of server-memory as ``memory``, and the graph file it keeps."""
     graph_file = tmp_path / "graph.jsonl"
     config = tmp_path / "mcp.json"
-    config.write_text(
-        json.dumps(
-            {
-                "mcpServers": {
-                    "memory": {"command": str(server_bin), "env": {"MEMORY_FILE_PATH": str(graph_file)}}
-                }
-            }
-        )
-    )
-    ada = {"name": "Ada", "entityType": "person", "observations": ["wrote the first program"]}
-    engine = {"name": "Engine", "entityType": "machine", "observations": []}
-    relation = {"from": "Ada", "to": "Engine", "relationType": "programmed"}
+    entry = {"command": str(npm_server("mcp-server-memory")), "env": {"MEMORY_FILE_PATH": str(graph_file)}}
+    config.write_text(json.dumps({"mcpServers": {"memory": entry}}))
+    return config, graph_file
+
+
+@pytest.mark.npm
+def test_memory_server_keeps_entities_and_relations_across_turns_in_its_file(tmp_path: Path) -> None:
+    config, graph_file = memory_config(tmp_path)
+    ada, engine, relation = ADA, ENGINE, RELATION
     # one write per turn: what one turn saved, the next loads (writes in one turn: the next test)
     done, received, _ = run_calls(
         tmp_path,
@@ -383,11 +386,7 @@ def test_memory_server_keeps_entities_and_relations_across_turns_in_its_file(tmp
     graph, search = map(json.loads, received)
     assert graph == {"entities": [ada, engine], "relations": [relation]}
     assert search == {"entities": [ada], "relations": [relation]}
-    assert [json.loads(line) for line in graph_file.read_text().splitlines()] == [
-        {"type": "entity", **ada},
-        {"type": "entity", **engine},
-        {"type": "relation", **relation},
-    ]
+    assert [json.loads(line) for line in graph_file.read_text().splitlines()] == SAVED_GRAPH
     assert [c["tool"] for c in done.json()["tool_calls"]] == [
         "create_entities",
         "create_relations",
@@ -401,21 +400,8 @@ def test_memory_server_keeps_both_writes_of_one_turn_as_they_run_in_call_order(t
     # The server loads and saves its whole file per call: its two writes of one turn, if run
     # concurrently, would each save the graph without the other's part. Neither is annotated
     # read-only, so the runtime runs them one after another, in the model's order.
-    server_bin = npm_server("mcp-server-memory")
-    graph_file = tmp_path / "graph.jsonl"
-    config = tmp_path / "mcp.json"
-    config.write_text(
-        json.dumps(
-            {
-                "mcpServers": {
-                    "memory": {"command": str(server_bin), "env": {"MEMORY_FILE_PATH": str(graph_file)}}
-                }
-            }
-        )
-    )
-    ada = {"name": "Ada", "entityType": "person", "observations": ["wrote the first program"]}
-    engine = {"name": "Engine", "entityType": "machine", "observations": []}
-    relation = {"from": "Ada", "to": "Engine", "relationType": "programmed"}
+    config, graph_file = memory_config(tmp_path)
+    ada, engine, relation = ADA, ENGINE, RELATION
     done, received, _ = run_calls(
         tmp_path,
         ["--mcp-config", str(config), "-s", "memory"],
@@ -426,11 +412,7 @@ def test_memory_server_keeps_both_writes_of_one_turn_as_they_run_in_call_order(t
         [call("read_graph")],
     )
     assert json.loads(received[0]) == {"entities": [ada, engine], "relations": [relation]}
-    assert [json.loads(line) for line in graph_file.read_text().splitlines()] == [
-        {"type": "entity", **ada},
-        {"type": "entity", **engine},
-        {"type": "relation", **relation},
-    ]
+    assert [json.loads(line) for line in graph_file.read_text().splitlines()] == SAVED_GRAPH
     calls = done.json()["tool_calls"]
     assert [(c["tool"], c["is_error"]) for c in calls] == [
         ("create_entities", False),
