@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, settings
 # Fuzzing in CI: bounded example counts, no per-example deadline (a loaded 2-core runner is slow,
 # and speed is measured in benchmarks/, not asserted in tests). AGENT_FUZZ=long digs deeper.
 settings.register_profile(
-    "ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+    "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
 settings.register_profile(
     "long", max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
