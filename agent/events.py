@@ -587,6 +587,8 @@ class CallScope:
     call_id: str
     emit: EventSink | None
     spending: Spending | None = None
+    progress: bool = True
+    """Whether anyone listening wants the tool's progress (a session recorder alone does not)."""
 
 
 CURRENT_CALL: ContextVar[CallScope | None] = ContextVar("agent_current_call", default=None)

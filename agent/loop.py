@@ -228,6 +228,7 @@ class _Run:
         self.gate = gate if gate is not None and not gate.open else None
         self.options = options
         self.on_event = on_event
+        self.wants_progress = getattr(on_event, "wants_progress", True)
         self.run = RunContext(
             on_event=on_event, protocol=options.protocol, protocol_switch=options.protocol_switch
         )
@@ -503,7 +504,7 @@ class _Run:
 
     async def _invoke(self, ref: ToolRef, name: str, arguments: dict[str, Any], call_id: str) -> ToolOutcome:
         # What the server reports or asks during the call is put down to it, and to this run.
-        token = CURRENT_CALL.set(CallScope(call_id, self.on_event, self.spending))
+        token = CURRENT_CALL.set(CallScope(call_id, self.on_event, self.spending, self.wants_progress))
         try:
             return await self._invoke_timed(ref, name, arguments)
         finally:

@@ -35,6 +35,8 @@ class RunEvents:
         servers: Callable[[], list[ServerReport]] | None = None,
     ) -> None:
         self._sinks = tuple(sinks)
+        self.wants_progress = any(getattr(sink, "wants_progress", True) for sink in self._sinks)
+        """Whether a sink wants tools' progress (one that says ``wants_progress = False`` does not)."""
         self.session_id = session_id
         self._servers = servers
         self.seq = 0

@@ -168,6 +168,7 @@ class Agent:
         self._servers_only = False
         self._store: SessionStore | None = None
         self._toolset: Toolset | None = None
+        self._told_store_failure: str | None = None
 
     def __repr__(self) -> str:
         return f"Agent(model={self.options.model!r}, servers={self.options.servers!r})"
@@ -729,6 +730,10 @@ class Agent:
                 transcript.close()
         if recorder is not None and recorder.store is not None:
             result.session_id = recorder.session_id
+            failure = recorder.store.failure
+            if failure is not None and failure != self._told_store_failure:
+                self._told_store_failure = failure
+                self._emit(Notice(message=failure))
         if options.protocol == "native" and result.tool_protocol == "text":
             self._remember_text_protocol(model_id)
         result.servers = self.servers()
@@ -761,7 +766,7 @@ class Agent:
 
         endpoint = self.endpoint
         store = None if own.no_session else self._session_store()
-        session_id, next_seq = new_session_id(), 1
+        session_id, next_seq, runs = new_session_id(), 1, 0
         if carry:
             assert store is not None
             if history:
@@ -773,7 +778,7 @@ class Agent:
             )
             stored = store.messages(info.id)
             history = restore_history(stored)
-            session_id, next_seq = info.id, (stored[-1].seq + 1 if stored else 1)
+            session_id, next_seq, runs = info.id, (stored[-1].seq + 1 if stored else 1), info.runs
         history = history if history is not None else []
         transcript = None
         if own.transcript is not None:
@@ -790,6 +795,7 @@ class Agent:
                 session_id=session_id,
                 stored=len(history),
                 next_seq=next_seq,
+                runs=runs,
                 store=store,
                 transcript=transcript,
                 cwd=str(endpoint.cwd),

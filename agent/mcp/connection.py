@@ -271,7 +271,7 @@ class McpConnection:
             return ToolOutcome(f"MCP server '{self.name}' is not running", is_error=True)
         scope = CURRENT_CALL.get()
         progress = None
-        if scope is not None and scope.emit is not None:  # only a run that listens asks for progress
+        if scope is not None and scope.emit is not None and scope.progress:  # asked only if wanted
             progress = self.client_side.progress(tool, scope)
         try:
             with self.client_side.calling(scope), call_trace(scope) as traced:

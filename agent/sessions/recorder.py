@@ -26,7 +26,6 @@ from agent.events import (
     RunFinished,
     RunStarted,
     TextDelta,
-    ToolCallFinished,
     TurnStarted,
     utc_now,
 )
@@ -34,14 +33,21 @@ from agent.messages import Message
 from agent.redaction import redact
 from agent.sessions.store import SessionStore
 
-__all__ = ["SessionRecorder", "message_record"]
+__all__ = ["SessionRecorder", "message_json", "message_record"]
 
-_GREW = (RunStarted, TurnStarted, ModelResponded, ToolCallFinished, RunFinished)
+_GREW = (RunStarted, TurnStarted, ModelResponded, RunFinished)
+"""Events after which the conversation may have grown: the messages are written then (a turn's
+tool results, added when its calls are done, are written when the next turn starts)."""
 
 
 def message_record(message: Message) -> dict[str, Any]:
     """A message as stored: its JSON object, without unset optional fields."""
     return message.model_dump(mode="json", exclude_none=True)
+
+
+def message_json(message: Message) -> str:
+    """:func:`message_record` as JSON text (encoded once, by pydantic)."""
+    return message.model_dump_json(exclude_none=True)
 
 
 class SessionRecorder:
@@ -52,12 +58,16 @@ class SessionRecorder:
         session_id: the session's id.
         stored: how many messages of ``history`` are stored already (a resumed session's).
         next_seq: the number the next stored message gets.
+        runs: how many runs the session had before (a resumed session's).
         store: the session store (None: ``--no-session``).
         transcript: a text file for ``--transcript`` (None: none).
         cwd: the working directory, recorded with the session.
         title: the session's title (its first prompt), used when the session is new.
         secrets: values never to write.
     """
+
+    wants_progress = False
+    """Tools' progress is not kept: servers are not asked for it on the recorder's account."""
 
     def __init__(
         self,
@@ -66,6 +76,7 @@ class SessionRecorder:
         session_id: str,
         stored: int = 0,
         next_seq: int = 1,
+        runs: int = 0,
         store: SessionStore | None = None,
         transcript: IO[str] | None = None,
         cwd: str = "",
@@ -78,8 +89,9 @@ class SessionRecorder:
         self.transcript = transcript
         self.cwd = cwd
         self.title = title
-        self.run = 0
+        self.run = runs
         self._saved = stored
+        self._events: list[tuple[int, str]] = []
         self._next_seq = next_seq
         self._secrets = tuple(s for s in secrets if s)
 
@@ -89,23 +101,21 @@ class SessionRecorder:
             return
         if isinstance(event, RunStarted):
             self._start(event)
-        if isinstance(event, _GREW):
-            self._save_messages()
-        record = event.model_dump(mode="json")
-        if self.store is not None:
-            self.store.add_event(self.session_id, self.run, event.seq, record)
-        self._line({"type": "event", "session_id": self.session_id, "run": self.run, "event": record})
+        text = event.model_dump_json()
+        self._events.append((event.seq, text))
+        if isinstance(event, _GREW):  # the messages it follows come first, in the file too
+            self._save()
+        self._line(f'{{"type":"event","session_id":"{self.session_id}","run":{self.run},"event":{text}}}')
         if isinstance(event, RunFinished):
             self._finish(event)
 
     def _start(self, event: RunStarted) -> None:
         servers = [s.name for s in event.servers]
+        self.run += 1
         if self.store is not None:
-            self.run = self.store.start_run(
-                self.session_id, cwd=self.cwd, model=event.model, servers=servers, title=self.title
+            self.store.start_run(
+                self.session_id, self.run, cwd=self.cwd, model=event.model, servers=servers, title=self.title
             )
-        else:
-            self.run += 1
         header = {
             "type": "session",
             "session_id": self.session_id,
@@ -115,27 +125,22 @@ class SessionRecorder:
             "servers": servers,
             "ts": utc_now(),
         }
-        self._line(header)
+        self._line(json.dumps(header, ensure_ascii=False, separators=(",", ":")))
 
-    def _save_messages(self) -> None:
+    def _save(self) -> None:
+        """Write the messages added since the last time, and the events kept meanwhile."""
         new = self.history[self._saved :]
-        if not new:
-            return
         first = self._next_seq
-        records = [message_record(m) for m in new]
+        texts = [message_json(m) for m in new]
         self._saved = len(self.history)
-        self._next_seq += len(records)
+        self._next_seq += len(texts)
+        events, self._events = self._events, []
         if self.store is not None:
-            self.store.add_messages(self.session_id, self.run, first, records)
-        for n, record in enumerate(records):
+            self.store.save(self.session_id, self.run, first_seq=first, messages=texts, events=events)
+        for n, text in enumerate(texts):
             self._line(
-                {
-                    "type": "message",
-                    "session_id": self.session_id,
-                    "run": self.run,
-                    "seq": first + n,
-                    "message": record,
-                }
+                f'{{"type":"message","session_id":"{self.session_id}","run":{self.run},'
+                f'"seq":{first + n},"message":{text}}}'
             )
 
     def _finish(self, event: RunFinished) -> None:
@@ -150,9 +155,8 @@ class SessionRecorder:
         if self.transcript is not None:
             self.transcript.flush()
 
-    def _line(self, record: dict[str, Any]) -> None:
+    def _line(self, text: str) -> None:
         if self.transcript is None:
             return
-        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
         self.transcript.write(redact(text, self._secrets) + "\n")
         self.transcript.flush()

@@ -3,8 +3,9 @@
 A session is a conversation: one or more runs (``agent run``, ``--continue``, ``--resume``, a
 chat), its messages exactly as they were sent (tool-call ids and ``reasoning_details``
 included), its events (streamed text deltas left out: the messages hold the text), and its
-model, servers, usage and cost. Writes are committed at each message, so a run killed at any
-point leaves every message it had sent; the database runs in WAL mode.
+model, servers, usage and cost. Writes go to a thread of the store's own, which commits them in
+batches as they come (the messages of a turn within milliseconds, without the run waiting on the
+disk), so a run killed at any point leaves the messages it had sent; WAL mode.
 
 Nothing secret is written: text is passed through :func:`agent.redaction.redact` with the
 values the caller names (the API key, header values) before it reaches the file, which is
@@ -13,11 +14,14 @@ created 0600 in a 0700 directory.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import queue
 import sqlite3
+import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +63,9 @@ CREATE TABLE IF NOT EXISTS events (
 );
 """
 _TITLE_CHARS = 80
+_BATCH = 256
+"""Writes committed together at most (the writes of concurrent runs queue up together)."""
+_STOP = object()
 _TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens")
 
 
@@ -130,109 +137,144 @@ class SessionStore:
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             if not self.path.exists():
                 os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db = _connect(self.path)
             self._db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"cannot open the session store: {exc}", source=str(self.path)) from exc
-        self._in_transaction = False
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self.failure: str | None = None
+        """Why a write failed, if one did (the first failure; later writes are still tried)."""
 
     def close(self) -> None:
-        """Commit what is pending and close the file."""
-        self.commit()
+        """Write what is pending and close the file."""
+        if self._writer is not None:
+            self._queue.put(_STOP)
+            self._writer.join()
+            self._writer = None
         self._db.close()
 
-    # -- writing ---------------------------------------------------------------------------
+    # -- writing: in a thread of its own, in batches, so a run never waits for the disk -----
 
-    def _clean(self, value: Any) -> str:
-        return redact(json.dumps(value, ensure_ascii=False, separators=(",", ":")), self._secrets)
+    def _submit(self, write: Callable[[sqlite3.Connection], None]) -> None:
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_batches, name="agent-sessions", daemon=True)
+            self._writer.start()
+        self._queue.put(write)
 
-    def _begin(self) -> None:
-        if not self._in_transaction:
-            self._db.execute("BEGIN")
-            self._in_transaction = True
+    def flush(self) -> None:
+        """Wait until everything submitted so far is written (and readable)."""
+        if self._writer is not None:
+            done = threading.Event()
+            self._queue.put(done)
+            done.wait()
 
-    def commit(self) -> None:
-        """Make what was written so far durable (called at each message)."""
-        if self._in_transaction:
-            self._db.execute("COMMIT")
-            self._in_transaction = False
+    def _write_batches(self) -> None:
+        db = _connect(self.path)
+        try:
+            stop = False
+            while not stop:
+                batch = [self._queue.get()]
+                with contextlib.suppress(queue.Empty):
+                    while len(batch) < _BATCH:
+                        batch.append(self._queue.get_nowait())
+                waiting = [item for item in batch if isinstance(item, threading.Event)]
+                stop = any(item is _STOP for item in batch)
+                writes = [item for item in batch if callable(item) and not isinstance(item, threading.Event)]
+                self._write(db, writes)
+                for done in waiting:
+                    done.set()
+        finally:
+            db.close()
 
-    def start_run(self, session_id: str, *, cwd: str, model: str, servers: Sequence[str], title: str) -> int:
-        """Open run number N of ``session_id`` (creating the session at its first run); returns N."""
+    def _write(self, db: sqlite3.Connection, writes: Sequence[Callable[[sqlite3.Connection], None]]) -> None:
+        if not writes:
+            return
+        try:
+            db.execute("BEGIN")
+            for write in writes:
+                write(db)
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            if self.failure is None:
+                self.failure = f"cannot write the session store {self.path}: {exc}"
+
+    def start_run(
+        self, session_id: str, run: int, *, cwd: str, model: str, servers: Sequence[str], title: str
+    ) -> None:
+        """Open run number ``run`` of ``session_id`` (creating the session at its first run)."""
         now = _now()
-        self._begin()
-        row = self._db.execute("SELECT runs FROM sessions WHERE id = ?", (session_id,)).fetchone()
-        if row is None:
-            self._db.execute(
-                "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, 'running', 1, ?)",
-                (
-                    session_id,
-                    now,
-                    now,
-                    cwd,
-                    model,
-                    json.dumps(list(servers)),
-                    redact(" ".join(title.split())[:_TITLE_CHARS], self._secrets),
-                    json.dumps({}),
-                ),
+        listed = json.dumps(list(servers))
+        shown = redact(" ".join(title.split())[:_TITLE_CHARS], self._secrets)
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT OR IGNORE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, '{}')",
+                (session_id, now, now, cwd, model, listed, shown, run),
             )
-            run = 1
-        else:
-            run = int(row[0]) + 1
-            self._db.execute(
+            db.execute(
                 "UPDATE sessions SET runs = ?, updated = ?, status = 'running', model = ?, servers = ? "
                 "WHERE id = ?",
-                (run, now, model, json.dumps(list(servers)), session_id),
+                (run, now, model, listed, session_id),
             )
-        self.commit()
-        return run
 
-    def add_messages(
-        self, session_id: str, run: int, first_seq: int, messages: Sequence[dict[str, Any]]
+        self._submit(write)
+
+    def save(
+        self,
+        session_id: str,
+        run: int,
+        *,
+        first_seq: int = 1,
+        messages: Sequence[str] = (),
+        events: Sequence[tuple[int, str]] = (),
     ) -> None:
-        """Store ``messages`` as numbers ``first_seq``, ``first_seq + 1``, ... and commit."""
-        if not messages:
+        """Store messages (JSON texts numbered from ``first_seq``) and events ((seq, JSON text))."""
+        if not messages and not events:
             return
-        self._begin()
-        self._db.executemany(
-            "INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?)",
-            [(session_id, first_seq + n, run, self._clean(m)) for n, m in enumerate(messages)],
-        )
-        self._db.execute("UPDATE sessions SET updated = ? WHERE id = ?", (_now(), session_id))
-        self.commit()
+        secrets = self._secrets
 
-    def add_event(self, session_id: str, run: int, seq: int, event: dict[str, Any]) -> None:
-        """Store one event (committed with the next message, or :meth:`commit`)."""
-        self._begin()
-        self._db.execute(
-            "INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?)", (session_id, run, seq, self._clean(event))
-        )
+        def write(db: sqlite3.Connection) -> None:  # redacted here too: off the run's thread
+            if events:
+                rows = [(session_id, run, seq, redact(text, secrets)) for seq, text in events]
+                db.executemany("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?)", rows)
+            if messages:
+                numbered = enumerate(messages)
+                rows = [(session_id, first_seq + n, run, redact(text, secrets)) for n, text in numbered]
+                db.executemany("INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?)", rows)
+
+        self._submit(write)
 
     def finish_run(self, session_id: str, *, status: str, model: str, usage: dict[str, Any]) -> None:
-        """Record how the run ended, add its ``usage`` to the session's, and commit."""
-        self._begin()
-        row = self._db.execute("SELECT usage FROM sessions WHERE id = ?", (session_id,)).fetchone()
-        usage = _added(json.loads(row[0]) if row else {}, usage)
-        self._db.execute(
-            "UPDATE sessions SET status = ?, model = ?, usage = ?, updated = ? WHERE id = ?",
-            (status, model, json.dumps(usage), _now(), session_id),
-        )
-        self.commit()
+        """Record how the run ended and add its ``usage`` to the session's."""
+        now = _now()
+
+        def write(db: sqlite3.Connection) -> None:
+            row = db.execute("SELECT usage FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            total = _added(json.loads(row[0]) if row else {}, usage)
+            db.execute(
+                "UPDATE sessions SET status = ?, model = ?, usage = ?, updated = ? WHERE id = ?",
+                (status, model, json.dumps(total), now, session_id),
+            )
+
+        self._submit(write)
 
     def delete(self, session_id: str) -> None:
         """Remove the session with its messages and events."""
-        self._begin()
-        self._db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
-        self.commit()
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+
+        self._submit(write)
+        self.flush()
 
     # -- reading ---------------------------------------------------------------------------
 
     def sessions(self, *, cwd: str | None = None, limit: int | None = None) -> list[SessionInfo]:
         """Sessions, most recently updated first (only those of ``cwd`` when given)."""
+        self.flush()
         query = "SELECT * FROM sessions"
         params: list[Any] = []
         if cwd is not None:
@@ -250,6 +292,7 @@ class SessionStore:
         Raises:
             ConfigError: none does, or more than one does.
         """
+        self.flush()
         ref = ref.strip()
         rows = []
         if ref:
@@ -265,6 +308,7 @@ class SessionStore:
 
     def messages(self, session_id: str) -> list[StoredMessage]:
         """The session's messages, in order."""
+        self.flush()
         rows = self._db.execute(
             "SELECT seq, run, message FROM messages WHERE session_id = ? ORDER BY seq", (session_id,)
         )
@@ -272,10 +316,20 @@ class SessionStore:
 
     def events(self, session_id: str) -> list[tuple[int, dict[str, Any]]]:
         """(run, event) pairs in order."""
+        self.flush()
         rows = self._db.execute(
             "SELECT run, event FROM events WHERE session_id = ? ORDER BY run, seq", (session_id,)
         )
         return [(int(run), json.loads(text)) for run, text in rows]
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.execute("PRAGMA busy_timeout=5000")
+    return db
 
 
 def _added(total: dict[str, Any], usage: dict[str, Any]) -> dict[str, Any]:

@@ -20,9 +20,9 @@ def stored(*messages: object) -> list[StoredMessage]:
 
 def test_the_store_is_private_and_keeps_sessions_newest_first(tmp_path: Path) -> None:
     store = SessionStore(tmp_path / "data", secrets=["s3cr3t-value"])
-    store.start_run("aaaa-1", cwd="/w", model="m", servers=["fs"], title="first  task\n with s3cr3t-value")
-    store.start_run("bbbb-2", cwd="/x", model="m", servers=[], title="second")
-    store.add_messages("aaaa-1", 1, 1, [{"role": "user", "content": "key s3cr3t-value"}])
+    store.start_run("aaaa-1", 1, cwd="/w", model="m", servers=["fs"], title="first  task\n with s3cr3t-value")
+    store.start_run("bbbb-2", 1, cwd="/x", model="m", servers=[], title="second")
+    store.save("aaaa-1", 1, messages=['{"role": "user", "content": "key s3cr3t-value"}'])
     store.finish_run("aaaa-1", status="completed", model="m2", usage={"total_tokens": 5, "cost": 0.5})
     store.finish_run("aaaa-1", status="max_cost", model="m2", usage={"total_tokens": 1, "cost": None})
     assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
@@ -45,7 +45,7 @@ def test_the_store_is_private_and_keeps_sessions_newest_first(tmp_path: Path) ->
 def test_a_session_is_found_by_the_start_of_its_id_only_when_that_is_unique(tmp_path: Path) -> None:
     store = SessionStore(tmp_path)
     for sid in ("abc-1", "abd-2"):
-        store.start_run(sid, cwd="/w", model="m", servers=[], title="t")
+        store.start_run(sid, 1, cwd="/w", model="m", servers=[], title="t")
     assert store.find("abc").id == "abc-1"
     with pytest.raises(ConfigError, match="names more than one session"):
         store.find("ab")
