@@ -21,12 +21,10 @@ import anyio
 import httpx
 from pydantic import ValidationError, ValidatorFunctionWrapHandler, WrapValidator
 
-from agent import safe_json
 from agent.cache import endpoint_key, write_atomically
-from agent.errors import BadRequestError, BadResponseError, ModelNotFoundError, ProviderError
+from agent.errors import BadResponseError, ProviderError
 from agent.lenient import Lenient, LenientInt, LenientStr, or_none
-from agent.providers.http_body import read_body
-from agent.providers.http_errors import connection_error, error_from_response
+from agent.providers.http_get import get_json
 
 __all__ = [
     "DEFAULT_TTL",
@@ -260,47 +258,18 @@ def _utc_now() -> datetime:
 async def _fetch(client: httpx.AsyncClient, base_url: str, api_key: str | None) -> list[Any]:
     """``GET /models`` and its list of raw entries; every failure is a ProviderError."""
     url = base_url.strip().rstrip("/") + "/models"
-    headers = {"Accept": "application/json"}
-    if api_key:
-        headers["Authorization"] = f"Bearer {api_key}"
-    try:
-        async with client.stream("GET", url, headers=headers) as response:
-            content, whole = await read_body(response, _MAX_CATALOG_BYTES)
-    except httpx.HTTPError as exc:
-        raise connection_error(exc, url=url, model=None, secret=api_key) from exc
-    if response.status_code >= 400:
-        raise _catalog_error(
-            error_from_response(response.status_code, response.headers, content, model=None, secret=api_key),
-            url,
-        )
-    if not whole:
-        raise BadResponseError(f"the model catalog at {url} is larger than {_MAX_CATALOG_BYTES >> 20} MiB")
-    try:
-        body = safe_json.loads(content)
-    except ValueError:
-        raise BadResponseError(f"the model catalog at {url} is not JSON") from None
+    body = await get_json(
+        client,
+        url,
+        api_key=api_key,
+        what="the model catalog",
+        limit=_MAX_CATALOG_BYTES,
+        not_found=f"the model catalog at {url} could not be fetched: not found (404)",
+    )
     data = body.get("data") if isinstance(body, dict) else body
     if not isinstance(data, list):
         raise BadResponseError(f"the model catalog at {url} has no 'data' list")
     return data
-
-
-def _catalog_error(error: ProviderError, url: str) -> ProviderError:
-    """The provider's own error for the status (so a 402 exits 4), saying it was the catalog.
-
-    A 404 here means the endpoint has no catalog, not that a model is unknown.
-    """
-    if isinstance(error, ModelNotFoundError):
-        return BadRequestError(
-            f"the model catalog at {url} could not be fetched: not found (404)", status=404
-        )
-    return type(error)(
-        f"the model catalog at {url} could not be fetched: {error}",
-        status=error.status,
-        code=error.code,
-        metadata=error.metadata,
-        retry_after=error.retry_after,
-    )
 
 
 def _build(

@@ -13,11 +13,9 @@ from typing import Annotated
 import httpx
 from pydantic import WrapValidator
 
-from agent import safe_json
-from agent.errors import BadRequestError, BadResponseError, ModelNotFoundError, ProviderError
+from agent.errors import BadResponseError
 from agent.lenient import Lenient, LenientBool, LenientFloat, LenientInt, LenientStr, or_none
-from agent.providers.http_body import read_body
-from agent.providers.http_errors import connection_error, error_from_response
+from agent.providers.http_get import get_json
 from agent.redaction import redact
 
 __all__ = ["KeyInfo", "KeyRateLimit", "fetch_key_info"]
@@ -69,21 +67,14 @@ async def fetch_key_info(client: httpx.AsyncClient, base_url: str, api_key: str)
             endpoint has no ``/key``, or the answer is not a key description.
     """
     url = base_url.strip().rstrip("/") + "/key"
-    headers = {"Accept": "application/json", "Authorization": f"Bearer {api_key}"}
-    try:
-        async with client.stream("GET", url, headers=headers) as response:
-            content, whole = await read_body(response, _MAX_BYTES)
-    except httpx.HTTPError as exc:
-        raise connection_error(exc, url=url, model=None, secret=api_key) from exc
-    if response.status_code >= 400:
-        status, answered = response.status_code, response.headers
-        raise _key_error(error_from_response(status, answered, content, model=None, secret=api_key), url)
-    if not whole:
-        raise BadResponseError(f"the key information at {url} is larger than {_MAX_BYTES >> 20} MiB")
-    try:
-        body = safe_json.loads(content)
-    except ValueError:
-        raise BadResponseError(f"the key information at {url} is not JSON") from None
+    body = await get_json(
+        client,
+        url,
+        api_key=api_key,
+        what="the key information",
+        limit=_MAX_BYTES,
+        not_found=f"the endpoint has no key information ({url} answered 404; OpenRouter has it)",
+    )
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, dict):
         raise BadResponseError(f"the key information at {url} has no 'data' object")
@@ -91,21 +82,3 @@ async def fetch_key_info(client: httpx.AsyncClient, base_url: str, api_key: str)
     if info.label is not None:
         info = info.model_copy(update={"label": redact(info.label, api_key)})
     return info
-
-
-def _key_error(error: ProviderError, url: str) -> ProviderError:
-    """The provider's own error for the status (a refused key exits 4), saying it was the key look-up.
-
-    A 404 means the endpoint has no key information (only OpenRouter has ``/key``).
-    """
-    if isinstance(error, ModelNotFoundError):
-        return BadRequestError(
-            f"the endpoint has no key information ({url} answered 404; OpenRouter has it)", status=404
-        )
-    return type(error)(
-        f"the key information at {url} could not be fetched: {error}",
-        status=error.status,
-        code=error.code,
-        metadata=error.metadata,
-        retry_after=error.retry_after,
-    )
