@@ -5,8 +5,12 @@ from __future__ import annotations
 import io
 import json
 import os
+import pty
+import select
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,3 +109,63 @@ def _in_process(args: list[str], env: dict[str, str], cwd: Path, stdin: str | No
         os.environ.clear()
         os.environ.update(saved_env)
     return Completed(code, out.getvalue(), err.getvalue())
+
+
+Typist = Callable[[bytes], bytes | None]
+"""Given everything the terminal showed so far, what the person types next (None: nothing yet)."""
+
+
+def at_a_terminal(
+    args: list[str], env: dict[str, str], cwd: Path, typist: Typist, timeout: float = 60
+) -> tuple[int, str, str]:
+    """Run ``agent ARGS`` with stdin and stderr on a pseudo-terminal, typing what ``typist`` says.
+
+    Returns the exit code, what the terminal showed (``\\r\\n`` as ``\\n``) and stdout.
+    """
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [AGENT, *args], env=env, cwd=cwd, stdin=follower, stdout=subprocess.PIPE, stderr=follower
+    )
+    os.close(follower)
+    seen = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(leader, 4096)
+                except OSError:  # EIO: the child side closed
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            typed = typist(seen)
+            if typed:
+                os.write(leader, typed)
+            if proc.poll() is not None and not ready:
+                break
+        assert proc.stdout is not None
+        out = proc.stdout.read().decode()
+        code = proc.wait(timeout=30)
+    finally:
+        os.close(leader)
+        if proc.poll() is None:
+            proc.kill()
+        if proc.stdout is not None:
+            proc.stdout.close()
+    return code, seen.decode(errors="replace").replace("\r\n", "\n"), out
+
+
+def answering(question: bytes, answers: list[bytes]) -> Typist:
+    """A person who types the n-th of ``answers`` once ``question`` has been asked n times."""
+    given = 0
+
+    def typist(seen: bytes) -> bytes | None:
+        nonlocal given
+        if given < len(answers) and seen.count(question) > given:
+            given += 1
+            return answers[given - 1]
+        return None
+
+    return typist

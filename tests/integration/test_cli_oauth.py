@@ -9,12 +9,7 @@ is needed.
 from __future__ import annotations
 
 import json
-import os
-import pty
 import re
-import select
-import subprocess
-import time
 from pathlib import Path
 
 import anyio
@@ -22,7 +17,7 @@ import anyio.to_thread
 import httpx
 import pytest
 
-from tests.integration.cli_helpers import AGENT, TEST_KEY, agent_env, run_agent_cli
+from tests.integration.cli_helpers import TEST_KEY, agent_env, at_a_terminal, run_agent_cli
 from tests.integration.oauth_server import MemoryAuthServer, serving
 
 pytestmark = pytest.mark.anyio
@@ -42,44 +37,20 @@ def sign_in_at_a_terminal(args: list[str], env: dict[str, str], cwd: Path) -> tu
 
     Returns the exit code, what the terminal showed, and stdout.
     """
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(
-        [AGENT, *args], env=env, cwd=cwd, stdin=follower, stdout=subprocess.PIPE, stderr=follower
-    )
-    os.close(follower)
-    seen = b""
     pasted = False
-    deadline = time.monotonic() + 60
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([leader], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(leader, 4096)
-                except OSError:  # EIO: the child side closed
-                    break
-                if not chunk:
-                    break
-                seen += chunk
-            found = _URL_LINE.search(seen)
-            if not pasted and found and b"Address (or wait): " in seen:
-                # The "browser": the authorization server approves at once and sends it back to
-                # the loopback redirect URI, which is not followed (another machine's browser).
-                sent_back = httpx.get(found.group(1).decode(), follow_redirects=False)
-                os.write(leader, sent_back.headers["location"].encode() + b"\n")
-                pasted = True
-            if proc.poll() is not None and not ready:
-                break
-        assert proc.stdout is not None
-        out = proc.stdout.read().decode()
-        code = proc.wait(timeout=10)
-    finally:
-        os.close(leader)
-        if proc.poll() is None:
-            proc.kill()
-        if proc.stdout is not None:
-            proc.stdout.close()
-    return code, seen.decode(errors="replace").replace("\r\n", "\n"), out
+
+    def user(seen: bytes) -> bytes | None:
+        nonlocal pasted
+        found = _URL_LINE.search(seen)
+        if pasted or not found or b"Address (or wait): " not in seen:
+            return None
+        # The "browser": the authorization server approves at once and sends it back to the
+        # loopback redirect URI, which is not followed (another machine's browser).
+        sent_back = httpx.get(found.group(1).decode(), follow_redirects=False)
+        pasted = True
+        return sent_back.headers["location"].encode() + b"\n"
+
+    return at_a_terminal(args, env, cwd, user)
 
 
 async def test_agent_servers_at_a_terminal_signs_in_by_a_pasted_address_and_later_runs_reuse_it(

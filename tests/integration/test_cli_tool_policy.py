@@ -8,12 +8,7 @@ the run must go on to the model's answer.
 from __future__ import annotations
 
 import json
-import os
-import pty
-import select
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +16,7 @@ import pytest
 
 from agent import Agent
 from agent.events import ApprovalAnswered, Event, ToolApproval, ToolApprovalRequest
-from tests.integration.cli_helpers import AGENT, Completed, agent_env, run_agent_cli
+from tests.integration.cli_helpers import Completed, agent_env, answering, at_a_terminal, run_agent_cli
 from tests.loopback import ScriptedOpenRouter, call, reply
 
 POLICY_SERVER = str(Path(__file__).parents[1] / "fixtures" / "mcp_policy_server.py")
@@ -404,34 +399,7 @@ def run_at_a_terminal(
     args: list[str], env: dict[str, str], cwd: Path, answers: list[bytes]
 ) -> tuple[int, str, str]:
     """Run ``agent`` with stdin and stderr on a pseudo-terminal, answering each question in turn."""
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(
-        [AGENT, *args], env=env, cwd=cwd, stdin=follower, stdout=subprocess.PIPE, stderr=follower
-    )
-    os.close(follower)
-    seen = b""
-    pending = list(answers)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([leader], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-        if pending and seen.count(QUESTION) > len(answers) - len(pending):
-            os.write(leader, pending.pop(0))
-        if proc.poll() is not None and not ready:
-            break
-    assert proc.stdout is not None
-    with proc.stdout:
-        out = proc.stdout.read().decode()
-    proc.wait(timeout=30)
-    os.close(leader)
-    return proc.returncode, seen.decode(errors="replace"), out
+    return at_a_terminal(args, env, cwd, answering(QUESTION, answers))
 
 
 def three_drops() -> list[Any]:

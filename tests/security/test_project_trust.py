@@ -8,16 +8,12 @@ repository's files). Nothing may reach the attacker until the user trusts the di
 from __future__ import annotations
 
 import json
-import os
-import pty
-import select
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.integration.cli_helpers import AGENT, TEST_KEY, agent_env, run_agent_cli
+from tests.integration.cli_helpers import TEST_KEY, agent_env, answering, at_a_terminal, run_agent_cli
 from tests.loopback import ScriptedOpenRouter, reply
 
 SECRET = "s3cret-value-from-the-environment"
@@ -177,35 +173,8 @@ def test_an_upper_cased_key_in_a_config_error_is_redacted(tmp_path: Path) -> Non
 
 def _run_at_a_terminal(args: list[str], env: dict[str, str], cwd: Path, answer: bytes) -> tuple[int, str]:
     """Run ``agent`` with stdin and stderr on a pseudo-terminal; answer its question with ``answer``."""
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(
-        [AGENT, *args], env=env, cwd=cwd, stdin=follower, stdout=subprocess.PIPE, stderr=follower
-    )
-    os.close(follower)
-    seen = b""
-    deadline = time.monotonic() + 30
-    answered = False
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([leader], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-        if not answered and b"[y/N]" in seen:
-            os.write(leader, answer)
-            answered = True
-        if proc.poll() is not None and not ready:
-            break
-    assert proc.stdout is not None
-    with proc.stdout:
-        out = proc.stdout.read().decode()
-    proc.wait(timeout=30)
-    os.close(leader)
-    return proc.returncode, seen.decode(errors="replace") + "\n--stdout--\n" + out
+    code, seen, out = at_a_terminal(args, env, cwd, answering(b"[y/N]", [answer]), timeout=30)
+    return code, seen + "\n--stdout--\n" + out
 
 
 @pytest.mark.parametrize(("answer", "used"), [(b"y\n", True), (b"n\n", False)])
