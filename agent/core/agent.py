@@ -773,9 +773,7 @@ class Agent:
                 raise ConfigError(
                     "give earlier messages (history=) or a session to carry on, not both", source=flag
                 )
-            info = choose_session(
-                store, resume=own.resume, continue_last=own.continue_session, cwd=str(endpoint.cwd)
-            )
+            info = choose_session(store, resume=own.resume, cwd=str(endpoint.cwd))
             stored = store.messages(info.id)
             history = restore_history(stored)
             session_id, next_seq, runs = info.id, (stored[-1].seq + 1 if stored else 1), info.runs
@@ -793,7 +791,7 @@ class Agent:
             SessionRecorder(
                 history,
                 session_id=session_id,
-                stored=len(history),
+                stored=len(history) if carry else 0,  # a new session keeps given history= too
                 next_seq=next_seq,
                 runs=runs,
                 store=store,

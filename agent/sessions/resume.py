@@ -18,7 +18,7 @@ __all__ = ["UNFINISHED", "choose_session", "restore_history"]
 UNFINISHED = "Not finished: the run stopped before this call returned a result."
 
 
-def choose_session(store: SessionStore, *, resume: str | None, continue_last: bool, cwd: str) -> SessionInfo:
+def choose_session(store: SessionStore, *, resume: str | None, cwd: str) -> SessionInfo:
     """The session to carry on: ``resume`` (an id or its start), else the last one in ``cwd``.
 
     Raises:
@@ -29,7 +29,6 @@ def choose_session(store: SessionStore, *, resume: str | None, continue_last: bo
             return store.find(resume)
         except ConfigError as exc:
             raise ConfigError(exc.detail, source="--resume") from exc
-    del continue_last
     last = store.sessions(cwd=cwd, limit=1)
     if not last:
         raise ConfigError(f"no earlier session in {cwd} to continue", source="--continue")

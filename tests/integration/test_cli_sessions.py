@@ -14,7 +14,10 @@ from typing import Any
 
 import pytest
 
+from agent import Agent
+from agent.messages import AssistantMessage, UserMessage
 from agent.sessions.resume import UNFINISHED
+from agent.sessions.store import SessionStore
 from tests.integration.cli_helpers import AGENT, FIXTURE_SERVER, TEST_KEY, Completed, agent_env, run_agent_cli
 from tests.loopback import ScriptedOpenRouter, UsageReport, call, reply
 
@@ -197,3 +200,23 @@ def test_a_run_killed_during_a_tool_call_can_be_resumed(tmp_path: Path) -> None:
     sent = server.chat_bodies[1]["messages"]
     assert [m["role"] for m in sent] == ["user", "assistant", "tool", "user"]
     assert sent[2]["tool_call_id"] == "call_slow" and UNFINISHED in json.dumps(sent[2]["content"])
+
+
+@pytest.mark.anyio
+async def test_a_new_session_keeps_the_history_a_script_passed_in(tmp_path: Path) -> None:
+    earlier = [UserMessage(content="my name is Ada"), AssistantMessage(content="Hello, Ada.")]
+    with ScriptedOpenRouter(reply("You are Ada.")) as server:
+        agent = Agent(no_servers=True, env=agent_env(server.base_url, tmp_path), cwd=tmp_path)
+        result = await agent.run("who am I?", history=list(earlier))
+    assert roles(server.chat_bodies[0]) == ["user", "assistant", "user"]
+    store = SessionStore(tmp_path / "agent-data")
+    try:
+        kept = [m.message for m in store.messages(str(result.session_id))]
+    finally:
+        store.close()
+    assert [(m["role"], m["content"]) for m in kept] == [
+        ("user", "my name is Ada"),
+        ("assistant", "Hello, Ada."),
+        ("user", "who am I?"),
+        ("assistant", "You are Ada."),
+    ]

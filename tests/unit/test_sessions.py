@@ -51,9 +51,9 @@ def test_a_session_is_found_by_the_start_of_its_id_only_when_that_is_unique(tmp_
         store.find("ab")
     with pytest.raises(ConfigError, match="no session '%'"):
         store.find("%")  # LIKE wildcards are literal
-    assert choose_session(store, resume=None, continue_last=True, cwd="/w").id == "abd-2"
+    assert choose_session(store, resume=None, cwd="/w").id == "abd-2"
     with pytest.raises(ConfigError, match="no earlier session in /elsewhere"):
-        choose_session(store, resume=None, continue_last=True, cwd="/elsewhere")
+        choose_session(store, resume=None, cwd="/elsewhere")
 
 
 def test_calls_that_never_returned_get_an_error_result_in_their_place() -> None:
