@@ -27,10 +27,11 @@ from agent.errors import ConfigError
 from agent.redaction import redact
 from agent.tools import ToolInfo, ToolOutcome, Toolset
 
-__all__ = ["RECORDING_VERSION", "RecordFile", "RecordingToolset", "RecordingTransport"]
+__all__ = ["KEPT_HEADERS", "RECORDING_VERSION", "RecordFile", "RecordingToolset", "RecordingTransport"]
 
 RECORDING_VERSION = 1
-_KEPT_HEADERS = ("content-type", "retry-after")
+KEPT_HEADERS = ("content-type", "retry-after")
+"""The response headers a recording keeps (and a replay gives back)."""
 
 
 class RecordFile:
@@ -96,7 +97,7 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         sent = request.content
         body = json.loads(sent) if sent else None
         response = await self._inner.handle_async_request(request)
-        headers = {name: response.headers[name] for name in _KEPT_HEADERS if name in response.headers}
+        headers = {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
         path = request.url.raw_path.decode("ascii", "replace")
 
         def done(data: bytes) -> None:

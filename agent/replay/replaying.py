@@ -16,14 +16,17 @@ from typing import Any
 
 import httpx
 
+from agent import safe_json
 from agent.errors import ConfigError, ReplayDivergedError
-from agent.replay.recording import RECORDING_VERSION
+from agent.replay.recording import KEPT_HEADERS, RECORDING_VERSION
 from agent.text import one_line
 from agent.tools import ToolInfo, ToolOutcome, Toolset
 
 __all__ = ["Recording", "ReplayToolset", "ReplayTransport", "first_difference"]
 
 _SHOWN = 120
+MAX_RECORDING_BYTES = 256 << 20
+"""The largest recording read."""
 
 
 class Recording:
@@ -36,19 +39,24 @@ class Recording:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
+            if path.stat().st_size > MAX_RECORDING_BYTES:
+                raise ConfigError(f"{path} is larger than {MAX_RECORDING_BYTES >> 20} MiB", source="--replay")
             lines = path.read_text(encoding="utf-8").splitlines()
         except OSError as exc:
             raise ConfigError(f"cannot read {path}: {exc.strerror or exc}", source="--replay") from exc
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path} is not UTF-8 text", source="--replay") from None
         records: list[dict[str, Any]] = []
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
+                record = safe_json.loads(line)
             except ValueError:
                 raise ConfigError(f"{path}: line {number} is not JSON", source="--replay") from None
-            if not isinstance(record, dict):
-                raise ConfigError(f"{path}: line {number} is not a JSON object", source="--replay")
+            problem = _problem(record)
+            if problem is not None:
+                raise ConfigError(f"{path}: line {number} {problem}", source="--replay")
             records.append(record)
         if not records or records[0].get("type") != "recording":
             raise ConfigError(
@@ -56,7 +64,7 @@ class Recording:
             )
         if records[0].get("version") != RECORDING_VERSION:
             raise ConfigError(
-                f"{path}: recording version {records[0].get('version')!r}; "
+                f"{path}: recording version {one_line(repr(records[0].get('version')), 40)}; "
                 f"this agent reads version {RECORDING_VERSION}",
                 source="--replay",
             )
@@ -103,13 +111,28 @@ class ReplayTransport(httpx.AsyncBaseTransport):
         return _response(record)
 
 
+def _problem(record: Any) -> str | None:
+    """What is wrong with one line of a recording (None: it is a record this agent can use)."""
+    if not isinstance(record, dict):
+        return "is not a JSON object"
+    if record.get("type") != "http":
+        return None
+    status = record.get("status")
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+        return "has no HTTP status (100-599)"
+    if not all(isinstance(record.get(name), str) for name in ("method", "path", "body")):
+        return "needs method, path and body as text"
+    headers = record.get("headers", {})
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        return "has headers that are not text"
+    return None
+
+
 def _response(record: dict[str, Any]) -> httpx.Response:
+    """The recorded answer; only the headers a recording keeps are replayed, each on one line."""
     headers = record.get("headers") or {}
-    return httpx.Response(
-        int(record.get("status") or 200),
-        headers={str(k): str(v) for k, v in headers.items()},
-        content=str(record.get("body") or "").encode("utf-8"),
-    )
+    kept = {name: one_line(headers[name], 200) for name in KEPT_HEADERS if name in headers}
+    return httpx.Response(record["status"], headers=kept, content=record["body"].encode("utf-8"))
 
 
 def first_difference(recorded: Any, now: Any, path: str = "") -> str | None:
