@@ -50,6 +50,20 @@ def test_json_keeps_the_exact_text_escaped_and_stderr_stays_clean(tmp_path: Path
     assert done.json()["output"] == text
 
 
+def test_events_keep_the_exact_text_escaped_and_every_line_whole(tmp_path: Path) -> None:
+    text = f"{HOSTILE}{VISIBLE}\n{HOSTILE}"
+    with ScriptedOpenRouter(reply(text)) as server:
+        done = run_agent_cli(
+            "run", "hi", "--events", "--no-servers", env=agent_env(server.base_url, tmp_path), cwd=tmp_path
+        )
+    assert done.code == 0, done.stderr
+    assert_clean(done.stdout)
+    assert_clean(done.stderr)
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert "".join(e["text"] for e in events if e["type"] == "text_delta") == text
+    assert events[-1]["result"]["output"] == text
+
+
 def test_tool_names_and_tool_errors_are_cleaned_in_the_progress_lines(tmp_path: Path) -> None:
     with ScriptedOpenRouter(
         reply(None, call(f"evil{HOSTILE}", {}), call("fail", {"reason": f"bad{HOSTILE}thing"})),
