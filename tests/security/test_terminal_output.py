@@ -64,6 +64,19 @@ def test_events_keep_the_exact_text_escaped_and_every_line_whole(tmp_path: Path)
     assert events[-1]["result"]["output"] == text
 
 
+def test_a_stored_session_is_shown_and_listed_cleaned(tmp_path: Path) -> None:
+    with ScriptedOpenRouter(reply(f"{HOSTILE}{VISIBLE}")) as server:
+        env = agent_env(server.base_url, tmp_path)
+        session = run_agent_cli("run", f"{HOSTILE}hi", "--json", env=env, cwd=tmp_path).json()["session_id"]
+    shown = run_agent_cli("sessions", "show", session, env=env, cwd=tmp_path, process=True)
+    listed = run_agent_cli("sessions", "list", env=env, cwd=tmp_path, process=True)
+    for done in (shown, listed):
+        assert done.code == 0, done.stderr
+        assert_clean(done.stdout)
+        assert_clean(done.stderr)
+    assert VISIBLE in shown.stdout and "hi" in listed.stdout
+
+
 def test_tool_names_and_tool_errors_are_cleaned_in_the_progress_lines(tmp_path: Path) -> None:
     with ScriptedOpenRouter(
         reply(None, call(f"evil{HOSTILE}", {}), call("fail", {"reason": f"bad{HOSTILE}thing"})),
