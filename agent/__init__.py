@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     )
     from agent.options import AgentOptions
     from agent.providers.base import ChatModel
+    from agent.providers.embeddings import Embeddings
     from agent.providers.factory import build_chat_model
     from agent.providers.openai_compat import OpenAICompatibleModel, create_http_client
     from agent.result import RunResult, ToolCallRecord
@@ -87,6 +88,7 @@ _HOMES = {
     "Usage": "agent.messages",
     "UserMessage": "agent.messages",
     "ChatModel": "agent.providers.base",
+    "Embeddings": "agent.providers.embeddings",
     "build_chat_model": "agent.providers.factory",
     "OpenAICompatibleModel": "agent.providers.openai_compat",
     "create_http_client": "agent.providers.openai_compat",
@@ -107,6 +109,7 @@ __all__ = [
     "ChatModel",
     "ConfigError",
     "ContextLengthError",
+    "Embeddings",
     "Event",
     "EventSink",
     "HttpServerConfig",

@@ -20,7 +20,8 @@ names what went wrong and where, and maps to one documented exit code::
     │       └── ResponseLimitError             too large, or JSON nested too deeply: not retried
     ├── McpError                               an MCP server could not be used
     │   └── ServerStartError                   a server did not start or initialise
-    └── ReplayDivergedError                    a replayed run asked what the recording did not
+    ├── ReplayDivergedError                    a replayed run asked what the recording did not
+    └── OutputSchemaError                      the answer did not match --schema, asked twice
 
 Signals to the model (unknown tool, bad arguments, a tool that failed or timed out) are not
 exceptions: the loop turns them into tool results and the run goes on.
@@ -28,7 +29,8 @@ exceptions: the loop turns them into tool results and the run goes on.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Self
 
 __all__ = [
     "AgentError",
@@ -103,10 +105,16 @@ class ProviderError(AgentError):
         code: the ``error.code`` of the body (an int, or a string on some providers).
         metadata: ``error.metadata`` of the body (``raw``, ``provider_name``, ...).
         model: the model the request was for.
-        retry_after: seconds the server asked to wait, if it said.
+        retry_after: seconds the server asked to wait, if it said (``Retry-After``, or
+            ``error.availability.retry_after``).
+        retryable: whether the same request may succeed if sent again, when the server said so
+            (``error.availability.retryable``); ``None`` keeps the class's default.
+        fallback_models: models OpenRouter suggests instead (``error.availability.fallback_models``).
+        availability_code: ``error.availability.code`` (``capacity_exhausted``, ``model_deprecated``, ...).
     """
 
     retryable: bool = False
+    """Whether sending the same request again may succeed: the class's default, or what the server said."""
 
     def __init__(
         self,
@@ -117,6 +125,9 @@ class ProviderError(AgentError):
         metadata: dict[str, Any] | None = None,
         model: str | None = None,
         retry_after: float | None = None,
+        retryable: bool | None = None,
+        fallback_models: Sequence[str] = (),
+        availability_code: str | None = None,
     ) -> None:
         self.message = message
         self.status = status
@@ -124,7 +135,25 @@ class ProviderError(AgentError):
         self.metadata = metadata or {}
         self.model = model
         self.retry_after = retry_after
+        if retryable is not None:
+            self.retryable = retryable
+        self.fallback_models: tuple[str, ...] = tuple(fallback_models)
+        self.availability_code = availability_code
         super().__init__(message)
+
+    def reworded(self, message: str) -> Self:
+        """The same error (class and every field) with another message."""
+        return type(self)(
+            message,
+            status=self.status,
+            code=self.code,
+            metadata=self.metadata,
+            model=self.model,
+            retry_after=self.retry_after,
+            retryable=self.retryable,
+            fallback_models=self.fallback_models,
+            availability_code=self.availability_code,
+        )
 
     @property
     def provider_name(self) -> str | None:
@@ -238,3 +267,7 @@ class ServerStartError(McpError):
 
 class ReplayDivergedError(AgentError):
     """A run replayed from a recording (``--replay``) did not ask what the recorded run asked."""
+
+
+class OutputSchemaError(AgentError):
+    """The model's final answer did not match the run's output schema, also when asked again."""

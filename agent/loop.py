@@ -13,7 +13,7 @@ import anyio
 from agent.budget import Allowance, Price, Spending, price_of, worst_price
 from agent.call_order import lanes
 from agent.context import ContextGuard, OutputCap
-from agent.errors import AgentError, ConfigError, ContextLengthError
+from agent.errors import AgentError, ConfigError, ContextLengthError, OutputSchemaError
 from agent.events import (
     CURRENT_CALL,
     CallScope,
@@ -51,6 +51,7 @@ from agent.tools import ToolInfo, ToolOutcome, Toolset
 
 if TYPE_CHECKING:
     from agent.approval import ToolGate
+    from agent.structured import OutputSchema
 
 __all__ = ["MAX_CALLS_PER_TURN", "RunOptions", "ToolProtocol", "run_agent"]
 
@@ -91,6 +92,13 @@ class RunOptions:
     price the cost is checked after each response. Responses without a reported cost get one
     estimated from ``prices``.
 
+    ``session_id`` goes with every request (OpenRouter keeps the run on one provider, so its
+    prompt cache stays warm); ``cache_prompt`` marks the system prompt and tools as cacheable.
+
+    With ``output_schema`` the final answer must be JSON matching it (:mod:`agent.structured`):
+    sent as ``response_format`` when ``schema_in_request`` (the model takes it), else described
+    in the prompt; an answer that does not match is sent back once, then the run fails.
+
     Raises:
         ConfigError: a context option is out of range.
     """
@@ -114,6 +122,10 @@ class RunOptions:
     tool_schema_profile: SchemaProfile = "full"
     max_output_tokens: int | None = None
     prices: Mapping[str, Price | None] | None = None
+    session_id: str | None = None
+    cache_prompt: bool = False
+    output_schema: OutputSchema | None = None
+    schema_in_request: bool = True
 
     def __post_init__(self) -> None:
         if self.context_window is not None and self.context_window <= 0:
@@ -244,6 +256,9 @@ class _Run:
         self.prices: Mapping[str, Price | None] = options.prices or {}
         self.worst_price = worst_price(self.prices)
         self.price_noted = False
+        schema = options.output_schema
+        self.response_format = schema.response_format() if schema and options.schema_in_request else None
+        self.schema_retries = 1
 
     def finish(self, started: float) -> None:
         """Fill in what is known only at the end, and report it."""
@@ -277,6 +292,9 @@ class _Run:
                 stream=options.stream,
                 tool_choice=tool_choice if self.table.specs else None,
                 max_tokens=allowance.max_output if allowance is not None else None,
+                session_id=options.session_id,
+                cache_prompt=options.cache_prompt,
+                response_format=self.response_format,
             )
             if self.on_event is not None:  # events of every turn: built only when someone listens
                 self.emit(TurnStarted(turn=turn))
@@ -285,6 +303,8 @@ class _Run:
             response = await self.request(history, settings, on_delta)
             message, problems = response.message, response.feedback
             self.result.turns = turn
+            if response.id:
+                self.result.generation_ids.append(response.id)
             answered = response.model or self.model.model_name
             usage = self.spending.add(answered, response.usage, price_of(self.prices, answered))
             self.result.usage = self.spending.total
@@ -313,6 +333,8 @@ class _Run:
             if not message.tool_calls and not problems:
                 if response.finish_reason == "length":
                     self.emit(Notice(message="the answer was cut off at the model's output token limit"))
+                if options.output_schema is not None and not self.structured(history, message.content):
+                    continue  # asked again
                 self.result.stop_reason = "completed"
                 return
             if self.over_budget():
@@ -323,6 +345,26 @@ class _Run:
                 history.append(UserMessage(content="\n".join(problems)))
         self.result.stop_reason = "max_turns"
         self.emit(Notice(message=f"stopped after {options.max_turns} turns (--max-turns)"))
+
+    def structured(self, history: list[Message], content: str | None) -> bool:
+        """Whether the answer matches the output schema (then it is the result's ``data``).
+
+        A first wrong answer is sent back with what is wrong (False: the run goes on); a second
+        ends the run with :class:`~agent.errors.OutputSchemaError`.
+        """
+        from agent.structured import retry_instruction
+
+        assert self.options.output_schema is not None
+        value, problem = self.options.output_schema.check(content or "")
+        if problem is None:
+            self.result.data = value
+            return True
+        if self.schema_retries > 0:
+            self.schema_retries -= 1
+            self.emit(Notice(level="info", message=f"{problem}; asking the model again (--schema)"))
+            history.append(UserMessage(content=retry_instruction(problem)))
+            return False
+        raise OutputSchemaError(f"{problem}, also when asked again (--schema)")
 
     def over_budget(self) -> bool:
         """Whether the run reached ``max_cost`` or ``max_total_tokens``; then it stops before more work."""
@@ -546,6 +588,10 @@ async def run_agent(
     messages: list[Message] = history if history is not None else []
     if not messages and options.system:
         messages.append(SystemMessage(content=options.system))
+    if options.output_schema is not None and not options.schema_in_request:
+        from agent.structured import schema_instruction
+
+        prompt = f"{prompt}\n\n{schema_instruction(options.output_schema)}"
     messages.append(UserMessage(content=prompt))
     started = time.perf_counter()
     if on_event is not None:

@@ -196,6 +196,10 @@ class Usage(_Model):
     ``cost_source`` says where ``cost`` came from: ``reported`` by the provider (OpenRouter's
     ``usage.cost``), ``estimated`` from the model's prices, ``mixed`` in a sum of both; None
     when no cost is known. A cost given without a source counts as reported.
+
+    ``cached_tokens`` of the prompt were read from the provider's prompt cache, and
+    ``cache_write_tokens`` written to it (both part of ``prompt_tokens``);
+    ``reasoning_tokens`` of the completion were thinking.
     """
 
     prompt_tokens: int = 0
@@ -203,6 +207,9 @@ class Usage(_Model):
     total_tokens: int = 0
     cost: float | None = None
     cost_source: CostSource | None = None
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
 
     @model_validator(mode="after")
     def _source_of_cost(self) -> Usage:
@@ -222,17 +229,29 @@ class Usage(_Model):
             total_tokens=self.total_tokens + other.total_tokens,
             cost=cost,
             cost_source=sources.pop() if len(sources) == 1 else "mixed" if sources else None,
+            cached_tokens=self.cached_tokens + other.cached_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
         )
 
 
 class RequestSettings(_Model):
-    """Per-request options the loop passes to a chat model."""
+    """Per-request options the loop passes to a chat model.
+
+    ``response_format`` asks for structured output (OpenAI's shape); ``session_id`` keeps the
+    run's requests on one provider (OpenRouter's sticky routing); ``cache_prompt`` marks the
+    system prompt and the tool definitions as cache breakpoints (``cache_control``), for models
+    whose providers cache only what is marked.
+    """
 
     stream: bool = False
     tool_choice: Literal["auto", "required", "none"] | None = None
     parallel_tool_calls: bool | None = None
     max_tokens: int | None = None
     temperature: float | None = None
+    response_format: dict[str, Any] | None = None
+    session_id: str | None = None
+    cache_prompt: bool = False
 
 
 class ModelResponse(_Model):

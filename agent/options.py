@@ -31,6 +31,9 @@ __all__ = [
 
 ToolChoiceOption = Literal["auto", "required", "none"]
 ProtocolOption = Literal["auto", "native", "text"]
+ProviderSortOption = Literal["price", "throughput", "latency", "exacto"]
+DataCollectionOption = Literal["allow", "deny"]
+ReasoningEffortOption = Literal["minimal", "low", "medium", "high", "xhigh", "max", "none"]
 ServerLogLevel = Literal["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
 
 
@@ -51,6 +54,9 @@ class Flag:
         pairs: the flag is repeated as ``NAME=VALUE``; the option is the mapping they make.
         check: checks each value (each item of a list) after validation; its ``ValueError``
             message says what was expected.
+        commas: a list option whose values may also be given comma-separated (``--only a,b``).
+        convert: turns the value as given (a flag's text) into the option's value before
+            validation; its ``ValueError`` message says what was expected.
     """
 
     names: tuple[str, ...]
@@ -62,6 +68,8 @@ class Flag:
     above: float | None = None
     pairs: bool = False
     check: Callable[[Any], Any] | None = None
+    commas: bool = False
+    convert: Callable[[Any], Any] | None = None
 
 
 def _flag(
@@ -74,8 +82,10 @@ def _flag(
     above: float | None = None,
     pairs: bool = False,
     check: Callable[[Any], Any] | None = None,
+    commas: bool = False,
+    convert: Callable[[Any], Any] | None = None,
 ) -> Flag:
-    return Flag(names, help, config, cli_type, metavar, at_least, above, pairs, check)
+    return Flag(names, help, config, cli_type, metavar, at_least, above, pairs, check, commas, convert)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,6 +131,144 @@ class AgentOptions:
             config="fallback_models",
         ),
     ] = field(default_factory=list)
+    provider_order: Annotated[
+        list[str],
+        _flag(
+            "--provider-order",
+            help="OpenRouter: try these providers first, in order (A,B or repeated).",
+            metavar="A,B",
+            config="provider.order",
+            commas=True,
+        ),
+    ] = field(default_factory=list)
+    provider_only: Annotated[
+        list[str],
+        _flag(
+            "--only",
+            help="OpenRouter: route only to these providers (A,B or repeated).",
+            metavar="A,B",
+            config="provider.only",
+            commas=True,
+        ),
+    ] = field(default_factory=list)
+    provider_ignore: Annotated[
+        list[str],
+        _flag(
+            "--ignore",
+            help="OpenRouter: never route to these providers (A,B or repeated).",
+            metavar="A,B",
+            config="provider.ignore",
+            commas=True,
+        ),
+    ] = field(default_factory=list)
+    provider_sort: Annotated[
+        ProviderSortOption | None,
+        _flag(
+            "--sort",
+            help="OpenRouter: pick providers by price, throughput, latency or exacto (tool-call quality).",
+            metavar="BY",
+            config="provider.sort",
+            cli_type=str | None,
+        ),
+    ] = None
+    max_price: Annotated[
+        dict[str, float] | None,
+        _flag(
+            "--max-price",
+            help="OpenRouter: only providers at most this USD per million prompt and completion tokens.",
+            metavar="PROMPT,COMPLETION",
+            config="provider.max_price",
+            cli_type=str | None,
+            convert=lambda value: _price_pair(value),
+        ),
+    ] = None
+    allow_fallbacks: Annotated[
+        bool | None,
+        _flag(
+            "--allow-fallbacks/--no-allow-fallbacks",
+            help="OpenRouter: whether other providers may serve the request when the chosen ones fail.",
+            config="provider.allow_fallbacks",
+        ),
+    ] = None
+    data_collection: Annotated[
+        DataCollectionOption | None,
+        _flag(
+            "--data-collection",
+            help="OpenRouter: deny skips providers that store or train on your data.",
+            metavar="allow|deny",
+            config="provider.data_collection",
+            cli_type=str | None,
+        ),
+    ] = None
+    zdr: Annotated[
+        bool,
+        _flag("--zdr", help="OpenRouter: only zero-data-retention endpoints.", config="provider.zdr"),
+    ] = False
+    quantizations: Annotated[
+        list[str],
+        _flag(
+            "--quantizations",
+            help="OpenRouter: only providers serving these quantizations (fp8,bf16...).",
+            metavar="Q,Q",
+            config="provider.quantizations",
+            commas=True,
+        ),
+    ] = field(default_factory=list)
+    reasoning_effort: Annotated[
+        ReasoningEffortOption | None,
+        _flag(
+            "--reasoning-effort",
+            help="How hard a reasoning model thinks: minimal, low, medium, high, xhigh, max or none.",
+            metavar="EFFORT",
+            config="reasoning.effort",
+            cli_type=str | None,
+        ),
+    ] = None
+    reasoning_max_tokens: Annotated[
+        int | None,
+        _flag(
+            "--reasoning-max-tokens",
+            help="The most tokens a reasoning model may think with (instead of an effort).",
+            metavar="N",
+            config="reasoning.max_tokens",
+            at_least=1,
+        ),
+    ] = None
+    reasoning_exclude: Annotated[
+        bool,
+        _flag(
+            "--reasoning-exclude",
+            help="Let the model reason, but do not send its reasoning back.",
+            config="reasoning.exclude",
+        ),
+    ] = False
+    schema: Annotated[
+        str | dict[str, Any] | None,
+        _flag(
+            "--schema",
+            help="Structured output: the answer must be JSON matching this JSON Schema (a file, or the "
+            "schema itself); --json carries it as data.",
+            metavar="FILE|JSON",
+            cli_type=str | None,
+        ),
+    ] = None
+    prompt_cache: Annotated[
+        bool,
+        _flag(
+            "--cache/--no-cache",
+            help="Mark the system prompt and tools as cacheable for models that need it (Anthropic, "
+            "Gemini), and keep a run on one provider (session_id) so caches stay warm.",
+            config="prompt_cache",
+        ),
+    ] = True
+    auto_fallback: Annotated[
+        bool,
+        _flag(
+            "--auto-fallback",
+            help="When OpenRouter says the model is unavailable and names fallback models, use them.",
+            config="auto_fallback",
+        ),
+    ] = False
     retries: Annotated[
         int | None,
         _flag(
@@ -417,10 +565,7 @@ def parse_options(values: dict[str, Any], *, as_flags: bool = False) -> AgentOpt
     unknown = [key for key in values if key not in names]
     if unknown:
         raise ConfigError(f"unknown option {unknown[0]!r}; expected one of: {', '.join(names)}")
-    values = {
-        key: _pairs(value, _where(key, as_flags=as_flags)) if flag_of(AgentOptions, key).pairs else value
-        for key, value in values.items()
-    }
+    values = {key: _given(key, value, as_flags=as_flags) for key, value in values.items()}
     try:
         options: AgentOptions = _adapter().validate_python(values)
     except ValidationError as exc:
@@ -436,6 +581,40 @@ def parse_options(values: dict[str, Any], *, as_flags: bool = False) -> AgentOpt
         _check_bounds(name, getattr(options, name), as_flags=as_flags)
         _check_values(name, getattr(options, name), as_flags=as_flags)
     return options
+
+
+def _given(name: str, value: Any, *, as_flags: bool) -> Any:
+    """A value as given, made ready for validation: pairs, comma lists and conversions."""
+    flag = flag_of(AgentOptions, name)
+    if flag.pairs:
+        return _pairs(value, _where(name, as_flags=as_flags))
+    if flag.commas and isinstance(value, list | tuple):
+        return [part.strip() for item in value for part in str(item).split(",") if part.strip()]
+    if flag.convert is not None and value is not None:
+        try:
+            return flag.convert(value)
+        except ValueError as exc:
+            raise ConfigError(f"{exc}, got {value!r}", source=_where(name, as_flags=as_flags)) from None
+    return value
+
+
+def _price_pair(value: Any) -> Any:
+    """``"1,2"`` (USD per million prompt and completion tokens) as ``{"prompt": 1, "completion": 2}``.
+
+    A mapping is taken as given (validated later); one number caps both.
+    """
+    if not isinstance(value, str):
+        return value
+    parts = [part.strip() for part in value.split(",")]
+    if len(parts) not in (1, 2) or not all(parts):
+        raise ValueError("expected PROMPT,COMPLETION in USD per million tokens, e.g. 1,2")
+    try:
+        prices = [float(part) for part in parts]
+    except ValueError:
+        raise ValueError("expected PROMPT,COMPLETION in USD per million tokens, e.g. 1,2") from None
+    if any(not price >= 0 or price == float("inf") for price in prices):
+        raise ValueError("expected prices that are not negative")
+    return {"prompt": prices[0], "completion": prices[-1]}
 
 
 def _where(name: str, *, as_flags: bool) -> str:

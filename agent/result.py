@@ -38,6 +38,8 @@ class RunResult(BaseModel):
     """Everything a script needs to know about a finished run."""
 
     output: str = ""
+    data: Any = None
+    """With an output schema: the answer as JSON (``--json``), or the pydantic object asked for."""
     stop_reason: StopReason = "completed"
     model: str = ""
     models_tried: list[str] = Field(default_factory=list)
@@ -47,6 +49,8 @@ class RunResult(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     usage_by_model: dict[str, Usage] = Field(default_factory=dict)
     """The run's usage per model that answered (fallbacks and sampling for servers included)."""
+    generation_ids: list[str] = Field(default_factory=list)
+    """The provider's id of each response (OpenRouter's ``gen-…``), for ``Agent.generations``."""
     duration_ms: float = 0.0
     error: ErrorInfo | None = None
     servers: list[ServerReport] = Field(default_factory=list)

@@ -9,9 +9,12 @@ events go lives here, in one object per run that the loop passes with every requ
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from agent.events import Event, EventSink, ProtocolSwitched
+
+if TYPE_CHECKING:
+    from agent.providers.base import ChatModel
 
 __all__ = ["RunContext", "ToolProtocol"]
 
@@ -31,6 +34,8 @@ class RunContext:
         answered_by: the model that answered the last successful request.
         chain_start: per fallback chain (keyed by the chain object's id), the member later
             requests of this run start at (a model found down is not waited on every turn).
+        chains: per fallback chain (keyed likewise), this run's own members when they differ
+            from the chain's: models OpenRouter suggested (``auto_fallback``) were added.
     """
 
     on_event: EventSink | None = None
@@ -39,6 +44,7 @@ class RunContext:
     models_tried: list[str] = field(default_factory=list)
     answered_by: str | None = None
     chain_start: dict[int, int] = field(default_factory=dict)
+    chains: dict[int, list[ChatModel]] = field(default_factory=dict)
 
     def emit(self, event: Event) -> None:
         """Send ``event`` to the run's sink, if it has one."""

@@ -271,7 +271,7 @@ def test_non_streamed_reply_has_the_chat_completion_shape(client: httpx.Client) 
             "prompt_tokens": 12,
             "completion_tokens": 3,
             "total_tokens": 15,
-            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "prompt_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0, "audio_tokens": 0},
             "completion_tokens_details": {"reasoning_tokens": 0},
             "cost": 0.0002,
             "is_byok": False,

@@ -87,6 +87,12 @@ def _key(values: dict[str, Any]) -> int:
     return execute(values)
 
 
+def _embed(values: dict[str, Any]) -> int:
+    from agent.cli.embed import execute
+
+    return execute(values)
+
+
 def _probe(values: dict[str, Any]) -> int:
     from agent.cli.probe import execute
 
@@ -167,6 +173,86 @@ command(
             ],
             False,
         ),
+        _own(
+            "embeddings",
+            Annotated[
+                bool,
+                typer.Option("--embeddings", help="List the embedding models (for `agent embed`) instead."),
+            ],
+            False,
+        ),
+    ],
+)
+command(
+    app,
+    "embed",
+    _embed,
+    help="Turn each TEXT (or each file, or stdin) into an embedding vector with embedding model -m.\n\n"
+    "Texts come from the arguments, then -f files ('-' is stdin), else from stdin when it is not a "
+    "terminal; --lines makes each non-blank line a text. Prints a summary (count, dimensions, "
+    "model, tokens, cost); --json one object with every vector, --jsonl one "
+    '{"index", "embedding"} line per text. Exit 2 for bad input, 4 when the key is refused or '
+    "out of credits, 1 for other provider errors.",
+    agent_options=("provider", "config"),
+    output_options=("json_output", "verbose"),
+    own=[
+        _own(
+            "texts",
+            Annotated[list[str] | None, typer.Argument(metavar="TEXT", help="Texts to embed.")],
+            None,
+        ),
+        _own(
+            "model",
+            Annotated[
+                str,
+                typer.Option(
+                    "-m", "--model", help="The embedding model, e.g. openai/text-embedding-3-small."
+                ),
+            ],
+        ),
+        _own(
+            "files",
+            Annotated[
+                list[str] | None,
+                typer.Option(
+                    "-f", "--file", metavar="PATH", help="Embed the file's text ('-': stdin). Repeatable."
+                ),
+            ],
+            None,
+        ),
+        _own(
+            "lines",
+            Annotated[
+                bool, typer.Option("--lines", help="Each non-blank line of the files or stdin is a text.")
+            ],
+            False,
+        ),
+        _own(
+            "dimensions",
+            Annotated[
+                int | None,
+                typer.Option("--dimensions", min=1, help="Ask for vectors of N numbers (if the model can)."),
+            ],
+            None,
+        ),
+        _own(
+            "batch_size",
+            Annotated[int, typer.Option("--batch-size", min=1, help="Texts per request.")],
+            64,
+        ),
+        _own(
+            "concurrency",
+            Annotated[int, typer.Option("--concurrency", min=1, help="Requests in flight at once.")],
+            4,
+        ),
+        _own(
+            "jsonl",
+            Annotated[
+                bool,
+                typer.Option("--jsonl", help='One {"index", "embedding"} line per text; summary on stderr.'),
+            ],
+            False,
+        ),
     ],
 )
 command(
@@ -187,12 +273,30 @@ command(
     "Checks: a single call with correct arguments; integer, enum, array and object arguments; "
     "two calls in one turn; no call when none is needed; tool_choice=required; the tool result "
     "used in the answer; calls while streaming; the text protocol. The verdicts are stored, so "
-    "`agent run --protocol auto` uses them. Exit 0 when probing ran, even with failing verdicts; "
-    "1 only if every model errored (4 if the API key was refused).",
+    "`agent run --protocol auto` uses them. --providers probes each provider endpoint of the model "
+    "instead (the native checks, each request pinned to it; endpoints without tools are listed, "
+    "not probed); later runs then prefer the providers that passed. Exit 0 when probing ran, even "
+    "with failing verdicts; 1 only if every model errored (4 if the API key was refused).",
     agent_options=("provider", "config", "retries"),
     own=[
         _own("model_ids", Annotated[list[str], typer.Argument(metavar="MODEL", help="Model ids to probe.")]),
         _CONCURRENCY,
+        _own(
+            "providers",
+            Annotated[
+                bool,
+                typer.Option("--providers", help="Probe each provider endpoint of the model, pinned to it."),
+            ],
+            False,
+        ),
+        _own(
+            "checks",
+            Annotated[
+                str | None,
+                typer.Option("--checks", metavar="NAMES", help="Only these checks (comma-separated)."),
+            ],
+            None,
+        ),
         _own(
             "check_timeout",
             Annotated[
@@ -228,6 +332,16 @@ command(
             ],
         ),
         _CONCURRENCY,
+        _own(
+            "providers",
+            Annotated[
+                bool,
+                typer.Option(
+                    "--providers", help="Run on each provider endpoint of each model (pinned): a row each."
+                ),
+            ],
+            False,
+        ),
     ],
     defaults={"max_turns": 10},
 )

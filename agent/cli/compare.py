@@ -1,4 +1,8 @@
-"""``agent compare PROMPT -m A -m B``: one task, the same MCP servers, several models side by side."""
+"""``agent compare PROMPT -m A -m B``: one task, the same MCP servers, several models side by side.
+
+``--providers`` runs the task on each provider endpoint of each model instead, pinned to it: a
+row per model and provider.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from agent.cli.options import split_values
 from agent.cli.render import HumanRenderer
 from agent.cli.tables import format_cost, format_duration, text_table
 from agent.cli.terminal import json_safe
-from agent.errors import ConfigError
+from agent.errors import ConfigError, ProviderError
 from agent.events import (
     Event,
     Notice,
@@ -42,10 +46,17 @@ _ANSWER_WIDTH = 100
 
 @dataclass
 class _Entry:
-    """One model's run."""
+    """One model's run (on one provider endpoint, with ``--providers``)."""
 
     model: str
     result: RunResult = field(default_factory=RunResult)
+    provider: str | None = None
+    provider_name: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``model``, or ``model @ provider`` when pinned."""
+        return self.model if self.provider is None else f"{self.model} @ {self.provider}"
 
 
 class _ModelEvents:
@@ -131,14 +142,18 @@ async def _main(agent_values: dict[str, Any], output: OutputOptions, own: dict[s
         raise Refused("agent compare does not ask (--yes or --approve-with CMD approves it)")
 
     agent = Agent(options, on_event=servers_and_notices, approve_tool=no_questions)
-    async with agent, anyio.create_task_group() as tg:
-        for entry in entries:
-            tg.start_soon(_run_one, agent, prompt, entry, limiter, output.verbose)
+    async with agent:
+        if own["providers"]:
+            entries = await _provider_entries(agent, models)
+        async with anyio.create_task_group() as tg:
+            for entry in entries:
+                if entry.result.error is None:  # (a model whose endpoints could not be listed)
+                    tg.start_soon(_run_one, agent, prompt, entry, limiter, output.verbose)
     if output.json_output:
-        objects = [{"requested_model": e.model, **e.result.model_dump(mode="json")} for e in entries]
+        objects = [_json(e) for e in entries]
         sys.stdout.write(json_safe(json.dumps(objects, ensure_ascii=False)) + "\n")
     else:
-        sys.stdout.write("\n".join(compare_lines([(e.model, e.result) for e in entries])) + "\n")
+        sys.stdout.write("\n".join(compare_lines([(e.label, e.result) for e in entries])) + "\n")
     if any(e.result.stop_reason == "completed" for e in entries):
         return EXIT_OK
     return exit_code_for(entries[0].result)
@@ -150,11 +165,48 @@ async def _run_one(
     """Run the task on ``entry.model`` (bounded by ``--concurrency``) and keep the result."""
     async with limiter:
         entry.result = result = await agent.run(
-            prompt, model=entry.model, on_event=_ModelEvents(entry.model, verbose)
+            prompt,
+            model=entry.model,
+            pin_provider=entry.provider,
+            on_event=_ModelEvents(entry.label, verbose),
         )
     turns, calls = _count(result.turns, "turn"), _count(len(result.tool_calls), "tool call")
     took = format_duration(result.duration_ms)
-    warn(f"{entry.model}: {result.stop_reason}, {turns}, {calls} ({took})", level="info")
+    warn(f"{entry.label}: {result.stop_reason}, {turns}, {calls} ({took})", level="info")
+
+
+async def _provider_entries(agent: Agent, models: Sequence[str]) -> list[_Entry]:
+    """An entry per provider endpoint of each model that takes tools (the others are named, not run)."""
+    from agent.models.endpoints import fetch_endpoints
+
+    endpoint = agent.endpoint
+    catalog = agent.resolved.catalog if agent.resolved is not None else None
+    entries: list[_Entry] = []
+    for model in models:
+        try:
+            listed = await fetch_endpoints(
+                agent.http, endpoint.base_url, model, api_key=endpoint.optional_key(), catalog=catalog
+            )
+        except ProviderError as exc:
+            failed = _Entry(model)
+            failed.result.fail(exc)
+            entries.append(failed)
+            continue
+        if not listed.endpoints:
+            warn(f"{model}: OpenRouter lists no provider endpoint for {listed.listed_as}")
+        for found in listed.endpoints:
+            if not found.supports_tools:
+                warn(f"{model} @ {found.slug}: not run: the endpoint takes no tools", level="info")
+                continue
+            entries.append(_Entry(model, provider=found.slug, provider_name=found.label))
+    if not entries:
+        raise ConfigError("no provider endpoint of the models takes tools", source="--providers")
+    return entries
+
+
+def _json(entry: _Entry) -> dict[str, Any]:
+    pinned = {"provider": entry.provider, "provider_name": entry.provider_name} if entry.provider else {}
+    return {"requested_model": entry.model, **pinned, **entry.result.model_dump(mode="json")}
 
 
 def _count(n: int, noun: str) -> str:

@@ -35,6 +35,7 @@ class ModelsArgs:
     search: str | None = None
     sort: str = "id"
     refresh: bool = False
+    embeddings: bool = False
     json_output: bool = False
 
 
@@ -106,6 +107,33 @@ def model_rows(entries: list[CatalogEntry]) -> list[str]:
     return text_table(headers, rows, right={2, 3, 4})
 
 
+def embedding_json(entry: CatalogEntry) -> dict[str, Any]:
+    """One embedding model as ``agent models --embeddings --json`` prints it (USD per million tokens)."""
+    prompt = per_million(entry.pricing.prompt if entry.pricing else None)
+    return {
+        "id": entry.id,
+        "name": entry.name,
+        "context_length": _context_length(entry),
+        "prompt_per_million": None if prompt is None else float(prompt),
+        "free": entry.is_free,
+        "created": entry.created,
+    }
+
+
+def embedding_rows(entries: list[CatalogEntry]) -> list[str]:
+    """The ``agent models --embeddings`` table: id, context, price per million input tokens."""
+    rows = [
+        [
+            entry.id,
+            _context(_context_length(entry)),
+            _price(entry.pricing.prompt if entry.pricing else None),
+            "free" if entry.is_free else "",
+        ]
+        for entry in entries
+    ]
+    return text_table(["MODEL", "CONTEXT", "$/M IN", ""], rows, right={1, 2})
+
+
 def execute(values: dict[str, Any]) -> int:
     """List the catalog as the CLI does and return the exit code."""
     agent_values, output, own = split_values(values)
@@ -120,10 +148,16 @@ async def _main(args: ModelsArgs) -> int:
         raise ConfigError(
             f"expected one of {', '.join(get_args(SortKey))}, got {args.sort!r}", source="--sort"
         )
+    if args.embeddings and args.tools:
+        raise ConfigError(
+            "embedding models take no tools; give one of --tools and --embeddings", source="--tools"
+        )
     endpoint = open_endpoint(args.provider, args.config, interactive=not args.json_output)
     from agent.core.endpoint import catalog_of
 
-    catalog = await catalog_of(endpoint, refresh=args.refresh)
+    catalog = await catalog_of(
+        endpoint, refresh=args.refresh, kind="embeddings" if args.embeddings else "chat"
+    )
     if catalog.stale:
         warn(f"using the cached model catalog of {catalog.fetched_at:%Y-%m-%d}: {catalog.stale_reason}")
     entries = select(
@@ -133,6 +167,14 @@ async def _main(args: ModelsArgs) -> int:
         search=args.search,
         sort=cast(SortKey, args.sort),
     )
+    if args.embeddings:
+        if args.json_output:
+            listed = [embedding_json(e) for e in entries]
+            sys.stdout.write(json_safe(json.dumps(listed, ensure_ascii=False)) + "\n")
+        elif entries:
+            sys.stdout.write("\n".join(embedding_rows(entries)) + "\n")
+        warn(f"{len(entries)} of {len(catalog.entries)} embedding models", level="info")
+        return EXIT_OK
     if args.json_output:
         sys.stdout.write(json_safe(json.dumps([model_json(e) for e in entries], ensure_ascii=False)) + "\n")
     elif entries:

@@ -28,6 +28,8 @@ __all__ = [
     "COMPARE_OPTIONS",
     "POLICY_OPTIONS",
     "QUERY_OPTIONS",
+    "REASONING_OPTIONS",
+    "ROUTING_OPTIONS",
     "RUN_OPTIONS",
     "TRACING_OPTIONS",
     "command",
@@ -40,6 +42,20 @@ POLICY_OPTIONS = ("allow", "deny", "approval", "yes", "approve_with")
 """Which tool calls may run, and who approves them: every command that runs tools takes these."""
 TRACING_OPTIONS = ("otel", "otel_content")
 """OpenTelemetry spans of the runs: every command that runs the agent takes these."""
+ROUTING_OPTIONS = (
+    "provider_order",
+    "provider_only",
+    "provider_ignore",
+    "provider_sort",
+    "max_price",
+    "allow_fallbacks",
+    "data_collection",
+    "zdr",
+    "quantizations",
+)
+"""OpenRouter's provider routing: every command that sends chat requests takes these."""
+REASONING_OPTIONS = ("reasoning_effort", "reasoning_max_tokens", "reasoning_exclude")
+"""How much a reasoning model thinks: every command that sends chat requests takes these."""
 QUERY_OPTIONS = (
     "provider",
     "model",
@@ -50,6 +66,8 @@ QUERY_OPTIONS = (
     "stream",
     "fallbacks",
     "retries",
+    *ROUTING_OPTIONS,
+    *REASONING_OPTIONS,
     *POLICY_OPTIONS,
     *TRACING_OPTIONS,
 )
@@ -69,6 +87,10 @@ COMPARE_OPTIONS = (
     "protocol",
     "system",
     "retries",
+    "schema",
+    "prompt_cache",
+    *ROUTING_OPTIONS,
+    *REASONING_OPTIONS,
     *POLICY_OPTIONS,
     *TRACING_OPTIONS,
 )

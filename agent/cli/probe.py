@@ -18,10 +18,10 @@ from agent.errors import ConfigError
 from agent.options import OutputOptions
 
 if TYPE_CHECKING:
-    from agent.core.probing import ProbePlan
-    from agent.models.probe import ModelProbe
+    from agent.core.probing import EndpointProbe, ProbePlan, ProvidersPlan
+    from agent.models.probe import Check, ModelProbe
 
-__all__ = ["execute", "probe_lines"]
+__all__ = ["execute", "probe_lines", "provider_lines"]
 
 
 def _cells(probe: ModelProbe) -> list[str]:
@@ -36,10 +36,14 @@ def _cells(probe: ModelProbe) -> list[str]:
     ]
 
 
-def _headers() -> list[str]:
+def _check_names(probes: Sequence[ModelProbe]) -> list[str]:
     from agent.models.probe import CHECKS
 
-    return ["MODEL", *(c.name for c in CHECKS), "PASSED", "COST", "TIME"]
+    return [c.check for c in probes[0].checks] if probes else [c.name for c in CHECKS]
+
+
+def _headers(probes: Sequence[ModelProbe]) -> list[str]:
+    return ["MODEL", *_check_names(probes), "PASSED", "COST", "TIME"]
 
 
 def _notes(probe: ModelProbe) -> list[tuple[str, str, str]]:
@@ -53,7 +57,7 @@ def _notes(probe: ModelProbe) -> list[tuple[str, str, str]]:
 
 def probe_lines(probes: Sequence[ModelProbe]) -> list[str]:
     """The table on stdout: models x checks, then one line per check that did not pass."""
-    headers = _headers()
+    headers = _headers(probes)
     right = {len(headers) - 3, len(headers) - 2, len(headers) - 1}
     lines = text_table(headers, [_cells(p) for p in probes], right=right)
     for probe in probes:
@@ -69,10 +73,11 @@ def markdown_lines(probes: Sequence[ModelProbe]) -> list[str]:
     """The same report as Markdown: a table, then the details of each check that did not pass."""
     from agent.models.probe import CHECKS
 
-    headers = _headers()
+    headers = _headers(probes)
     right = {len(headers) - 3, len(headers) - 2, len(headers) - 1}
     lines = ["# agent probe", "", *markdown_table(headers, [_cells(p) for p in probes], right=right), ""]
-    lines += ["Checks:", ""] + [f"- `{c.name}`: {c.title}" for c in CHECKS]
+    names = _check_names(probes)
+    lines += ["Checks:", ""] + [f"- `{c.name}`: {c.title}" for c in CHECKS if c.name in names]
     for probe in probes:
         notes = _notes(probe)
         if notes:
@@ -92,16 +97,26 @@ async def _main(agent_values: dict[str, Any], output: OutputOptions, own: dict[s
     from agent.cli.trust import settle_project_trust
     from agent.core.agent import Agent
     from agent.core.probing import probe_models
+    from agent.models.probe import select_checks
     from agent.options import parse_options
 
     models = list(dict.fromkeys(m.strip() for m in own["model_ids"]))
     if not models or "" in models:
         raise ConfigError("give one or more model ids", source="MODEL")
+    names = [n.strip() for n in (own["checks"] or "").split(",") if n.strip()]
+    checks = select_checks(names, native_only=own["providers"])
     options = parse_options({**agent_values, "model": models[0], "no_servers": True}, as_flags=True)
     settle_project_trust(interactive=not output.json_output)
+    if own["providers"]:
+        return await _providers(options, models, checks, output, own)
     async with Agent(options) as agent:
         plans, note = await probe_models(
-            agent, models, concurrency=own["concurrency"], check_timeout=own["check_timeout"], on_done=_done
+            agent,
+            models,
+            concurrency=own["concurrency"],
+            check_timeout=own["check_timeout"],
+            on_done=_done,
+            checks=checks,
         )
     if note:
         warn(note)
@@ -152,3 +167,135 @@ def _write(path: Path, text: str) -> None:
         raise ConfigError(
             f"cannot write the report: {exc.strerror or type(exc).__name__}", source=str(path)
         ) from None
+
+
+# -- per provider (--providers) ----------------------------------------------------------------
+
+_VERDICTS = {"pass": "pass", "fail": "fail", "error": "error", "no_tools": "no tools"}
+
+
+def provider_lines(
+    plans: Sequence[ProvidersPlan], checks: Sequence[Check], *, markdown: bool = False
+) -> list[str]:
+    """The table on stdout: one row per provider endpoint, then why checks did not pass."""
+    headers = ["MODEL", "PROVIDER", "QUANT", *(c.name for c in checks), "VERDICT", "COST", "TIME"]
+    rows = []
+    for plan in plans:
+        for row in plan.endpoints:
+            probe, endpoint = row.probe, row.endpoint
+            cells = [c.verdict for c in probe.checks] if probe else ["-"] * len(checks)
+            rows.append(
+                [
+                    plan.model,
+                    endpoint.slug,
+                    endpoint.quantization or "-",
+                    *cells,
+                    _VERDICTS[row.verdict],
+                    format_cost(probe.cost) if probe else "-",
+                    format_duration(probe.latency_ms) if probe else "-",
+                ]
+            )
+    right = {len(headers) - 2, len(headers) - 1}
+    lines = (markdown_table if markdown else text_table)(headers, rows, right=right)
+    for plan in plans:
+        for row in plan.endpoints:
+            notes = _notes(row.probe) if row.probe else []
+            if not notes:
+                continue
+            where = f"{plan.model} @ {row.endpoint.slug}"
+            if markdown:
+                lines += ["", f"## {where}", ""]
+                lines += [f"- {names}: **{verdict}**: {detail}" for names, verdict, detail in notes]
+            else:
+                lines += ["", f"{where}:"]
+                lines += [f"  {names}: {verdict}: {detail}" for names, verdict, detail in notes]
+    return lines
+
+
+async def _providers(
+    options: Any, models: list[str], checks: Sequence[Check], output: OutputOptions, own: dict[str, Any]
+) -> int:
+    from agent.core.agent import Agent
+    from agent.core.probing import probe_providers
+    from agent.core.provider_verdicts import ranked
+
+    async with Agent(options) as agent:
+        plans, note = await probe_providers(
+            agent,
+            models,
+            checks=checks,
+            concurrency=own["concurrency"],
+            check_timeout=own["check_timeout"],
+            on_done=_endpoint_done,
+        )
+    if note:
+        warn(note)
+    for plan in plans:
+        if plan.error is not None:
+            warn(f"{plan.model}: {plan.error}", level="error")
+        elif not plan.endpoints:
+            warn(f"{plan.model}: OpenRouter lists no provider endpoint for {plan.listed_as}")
+        if plan.store_error:
+            warn(f"could not store the verdicts for {plan.model}: {plan.store_error}")
+        elif plan.verdicts:
+            passed, failed = ranked(plan.verdicts)
+            if passed:
+                avoid = f"; avoiding {', '.join(failed)}" if failed else ""
+                warn(f"{plan.model}: runs will prefer {', '.join(passed)}{avoid}", level="info")
+            else:
+                warn(f"{plan.model}: no provider passed every check; runs are routed as usual")
+    if output.json_output:
+        sys.stdout.write(json_safe(json.dumps([_provider_json(p) for p in plans], ensure_ascii=False)) + "\n")
+    elif any(plan.endpoints for plan in plans):
+        sys.stdout.write("\n".join(provider_lines(plans, checks)) + "\n")
+    if own["markdown"] is not None:
+        report = ["# agent probe --providers", "", *provider_lines(plans, checks, markdown=True), ""]
+        _write(own["markdown"], "\n".join(report))
+    return _providers_exit(plans)
+
+
+def _providers_exit(plans: Sequence[ProvidersPlan]) -> int:
+    """0 when some endpoint reached a verdict or none needed probing; else the first error's code."""
+    rows = [row for plan in plans for row in plan.endpoints]
+    if any(row.verdict in ("pass", "fail", "no_tools") for row in rows):
+        return EXIT_OK
+    for plan in plans:
+        if plan.error is not None:
+            return plan.error.exit_code
+    probes = [row.probe for row in rows if row.probe is not None]
+    return probes[0].exit_code if probes else 1
+
+
+def _endpoint_done(plan: ProvidersPlan, row: EndpointProbe) -> None:
+    assert row.probe is not None
+    counts = {v: sum(c.verdict == v for c in row.probe.checks) for v in ("pass", "fail", "error", "skip")}
+    summary = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+    took = format_duration(row.seconds * 1000)
+    warn(f"{plan.model} @ {row.endpoint.slug}: {summary} ({took})", level="info")
+
+
+def _provider_json(plan: ProvidersPlan) -> dict[str, Any]:
+    error = plan.error
+    return {
+        "model": plan.model,
+        "listed_as": plan.listed_as,
+        "error": {"type": error.type_name, "message": str(error)} if error is not None else None,
+        "recorded": plan.recorded,
+        "providers": [
+            {
+                "provider": row.endpoint.label,
+                "tag": row.endpoint.slug,
+                "quantization": row.endpoint.quantization,
+                "context_length": row.endpoint.context_length,
+                "status": row.endpoint.status,
+                "uptime_last_30m": row.endpoint.uptime_last_30m,
+                "pricing": row.endpoint.pricing.model_dump(mode="json") if row.endpoint.pricing else None,
+                "supports_tools": row.endpoint.supports_tools,
+                "verdict": row.verdict,
+                "checks": [c.model_dump(mode="json") for c in row.probe.checks] if row.probe else [],
+                "cost": row.probe.cost if row.probe else None,
+                "latency_ms": row.probe.latency_ms if row.probe else None,
+            }
+            for row in plan.endpoints
+        ],
+    }

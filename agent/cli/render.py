@@ -14,8 +14,10 @@ own line; approvals are shown with ``verbose``.
 
 from __future__ import annotations
 
+import os
 import shutil
-from typing import Any, TextIO
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TextIO
 
 from agent.cli.terminal import clean
 from agent.errors import AgentError, ProviderError, ServerStartError
@@ -43,7 +45,10 @@ from agent.events import (
 from agent.result import RunResult
 from agent.text import one_line
 
-__all__ = ["HumanRenderer", "describe_error", "fallback_note"]
+if TYPE_CHECKING:
+    from agent.providers.generation import GenerationLookup
+
+__all__ = ["HumanRenderer", "describe_error", "fallback_note", "generation_line"]
 
 _MAX_ARGS = 80
 _MAX_ERROR = 160
@@ -52,6 +57,8 @@ _MAX_DETAIL = 2_000
 _STDERR_LINES = 4
 _MAX_PROGRESS = 100
 _ERASE_LINE = "\r\x1b[K"
+_DIM = "\x1b[2m"
+_UNDIM = "\x1b[22m"
 
 
 def describe_error(exc: AgentError, *, verbose: bool) -> list[str]:
@@ -81,6 +88,54 @@ def fallback_note(result: RunResult) -> str | None:
     before = tried[:index] or tried[:1]
     verb = "was" if len(before) == 1 else "were"
     return f"note: answered by {answered} ({', '.join(before)} {verb} unavailable)"
+
+
+def generation_line(lookup: GenerationLookup) -> str:
+    """``generation gen-…: provider P, model M, cost $0.0015, latency 812 ms, tokens 10 in, 5 out``."""
+    stats = lookup.stats
+    if stats is None:
+        return clean(f"generation {one_line(lookup.id, 80)}: could not be looked up ({lookup.error})")
+    parts = [
+        f"provider {one_line(stats.provider_name or '?', _MAX_ARGS)}",
+        f"model {one_line(stats.model or '?', _MAX_ARGS)}",
+        f"cost {_exact_usd(stats.total_cost)}",
+    ]
+    if stats.cache_discount:
+        parts.append(f"cache discount {_exact_usd(stats.cache_discount)}")
+    if stats.latency is not None:
+        timing = f" (generation {stats.generation_time:,.0f} ms)" if stats.generation_time is not None else ""
+        parts.append(f"latency {stats.latency:,.0f} ms{timing}")
+    prompt = stats.native_tokens_prompt if stats.native_tokens_prompt is not None else stats.tokens_prompt
+    completion = (
+        stats.native_tokens_completion
+        if stats.native_tokens_completion is not None
+        else stats.tokens_completion
+    )
+    if prompt is not None or completion is not None:
+        tokens = f"tokens {_count(prompt)} in, {_count(completion)} out"
+        extra = [
+            f"{n:,} {what}"
+            for n, what in (
+                (stats.native_tokens_reasoning, "reasoning"),
+                (stats.native_tokens_cached, "cached"),
+            )
+            if n
+        ]
+        parts.append(tokens + (f" ({', '.join(extra)})" if extra else ""))
+    if stats.finish_reason:
+        parts.append(f"finish {one_line(stats.finish_reason, 40)}")
+    return clean(f"generation {one_line(lookup.id, 80)}: {', '.join(parts)}")
+
+
+def _exact_usd(amount: float | None) -> str:
+    """The amount as billed, every digit, never in exponent form (``$0.00001``)."""
+    if amount is None:
+        return "unknown"
+    return f"${Decimal(repr(amount)):f}"
+
+
+def _count(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"
 
 
 def _tail_line(line: str) -> str:
@@ -130,6 +185,10 @@ class HumanRenderer:
         self._open_line = False
         self._turn_text: list[str] = []
         """Text streamed in the current turn: held back when not live, remembered when live."""
+        self.show_reasoning = verbose or self.progress_line
+        """Reasoning streams to the progress stream at a terminal (dimmed), elsewhere with verbose."""
+        self.dim = self.progress_line and not os.environ.get("NO_COLOR")
+        self._reasoning_open = False
 
     def _line(self, text: str) -> None:
         self.close_line()
@@ -164,12 +223,12 @@ class HumanRenderer:
         """Render one event."""
         if self._drawn and not isinstance(event, ToolProgress):
             self.clear_progress()
+        if self._reasoning_open and not isinstance(event, ReasoningDelta):
+            self._end_reasoning()
         if isinstance(event, TextDelta):
             self._text(event.text)
         elif isinstance(event, ReasoningDelta):
-            if self.verbose:
-                self.progress.write(event.text)
-                self.progress.flush()
+            self._reasoning(event.text)
         elif isinstance(event, ServerStarted):
             if self.verbose:
                 self._line(f"· server {event.server}: {event.tools} tools ({event.duration_ms:.0f} ms)")
@@ -272,6 +331,25 @@ class HumanRenderer:
         elif self.verbose:
             self._line(f"· {event.server} asked for input: {event.action}")
 
+    def _reasoning(self, text: str) -> None:
+        if not self.show_reasoning or not text:
+            return
+        if not self._reasoning_open:
+            self.close_line()
+            self._reasoning_open = True
+            if self.dim:
+                self._raw_progress(_DIM)
+        self.progress.write(text)
+        self.progress.flush()
+
+    def _end_reasoning(self) -> None:
+        """Close streamed reasoning: back to normal intensity, on a new line."""
+        self._reasoning_open = False
+        if self.dim:
+            self._raw_progress(_UNDIM)
+        self.progress.write("\n")
+        self.progress.flush()
+
     def close_line(self) -> None:
         """End a streamed answer line that is still open."""
         if self._open_line:
@@ -321,9 +399,20 @@ class HumanRenderer:
 
     def _model_responded(self, event: ModelResponded) -> None:
         if self.verbose:
-            cost = f", ${event.usage.cost:.6f}" if event.usage.cost is not None else ""
+            usage = event.usage
+            cost = f", ${usage.cost:.6f}" if usage.cost is not None else ""
+            cache = [
+                f"{count} {what}"
+                for count, what in (
+                    (usage.cached_tokens, "from cache"),
+                    (usage.cache_write_tokens, "written to cache"),
+                    (usage.reasoning_tokens, "reasoning"),
+                )
+                if count
+            ]
+            detail = f" ({', '.join(cache)})" if cache else ""
             self._line(
-                f"· turn {event.turn}: {event.model}, {event.usage.total_tokens} tokens{cost}, "
+                f"· turn {event.turn}: {event.model}, {usage.total_tokens} tokens{detail}{cost}, "
                 f"{event.duration_ms:.0f} ms"
             )
         if event.tool_calls and event.content and not self.streamed_text:

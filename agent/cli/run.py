@@ -12,12 +12,13 @@ import agent.cli as agent_cli
 from agent.cli.common import first_agent_error, internal_error, read_prompt
 from agent.cli.exit_codes import EXIT_INTERRUPTED, EXIT_USAGE, exit_code_for
 from agent.cli.options import split_values
-from agent.cli.render import HumanRenderer, describe_error
+from agent.cli.render import HumanRenderer, describe_error, generation_line
 from agent.cli.terminal import json_safe
 from agent.errors import AgentError, ConfigError
 from agent.events import Event, RunFinished, RunStarted, ServerFailed
 from agent.mcp.report import ServerReport
 from agent.options import OutputOptions
+from agent.providers.generation import GenerationLookup
 from agent.result import ErrorInfo, RunResult
 
 __all__ = ["execute", "servers_line"]
@@ -74,6 +75,7 @@ class _Runner:
         self.lines = _EventLines() if output.events else None
         self.strict = bool(options.get("strict_servers"))
         self.result = RunResult(model=str(options.get("model") or ""))
+        self.generations: list[GenerationLookup] = []
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, RunFinished):
@@ -127,6 +129,8 @@ class _Runner:
                 # (full collections over them cost 30-50 ms in long runs).
                 gc.freeze()
             self.result = await agent.run(prompt)
+            if self.output.verbose and self.result.generation_ids:
+                self.generations = await agent.generations(self.result.generation_ids)
         return self.result
 
     def finish(self, result: RunResult, code: int) -> int:
@@ -140,6 +144,8 @@ class _Runner:
         elif result.output and not self.renderer.streamed_text:
             sys.stdout.write(result.output.rstrip("\n") + "\n")
         sys.stdout.flush()
+        for lookup in self.generations:  # --verbose: what OpenRouter billed, after the answer
+            sys.stderr.write(generation_line(lookup) + "\n")
         return code
 
 

@@ -20,6 +20,7 @@ from agent.config.env import expand, expand_tree
 from agent.config.files import read_document, validate
 from agent.config.paths import PROVIDER_SUFFIXES, config_dirs
 from agent.errors import ConfigError
+from agent.providers.routing import ProviderPreferences, ReasoningSettings
 
 __all__ = [
     "DEFAULT_PROVIDER",
@@ -63,6 +64,14 @@ class ProviderSettings(BaseModel):
     reserve_tokens: int = Field(default=2000, ge=0)
     fallback_models: list[str] = Field(default_factory=list)
     headers: dict[str, str] = Field(default_factory=dict, repr=False)
+    provider: ProviderPreferences | None = None
+    """OpenRouter's provider routing for every request (``--only``, ``--sort``... override it)."""
+    reasoning: ReasoningSettings | None = None
+    """How much a reasoning model thinks (``--reasoning-effort``... override it)."""
+    prompt_cache: bool = True
+    """Cache breakpoints and sticky routing (``--no-cache`` turns them off)."""
+    auto_fallback: bool = False
+    """Use the fallback models OpenRouter names when the model is unavailable (``--auto-fallback``)."""
 
     @field_validator("api_endpoint")
     @classmethod

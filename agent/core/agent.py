@@ -45,7 +45,13 @@ import anyio
 
 from agent.core.endpoint import Endpoint, open_endpoint
 from agent.core.server_plan import plan_servers
-from agent.errors import ConfigError, ModelNotFoundError
+from agent.errors import (
+    ConfigError,
+    InsufficientCreditsError,
+    ModelNotFoundError,
+    ProviderError,
+    RateLimitError,
+)
 from agent.events import (
     CURRENT_CALL,
     ElicitationAnswer,
@@ -64,6 +70,7 @@ if TYPE_CHECKING:
 
     import httpx
     from opentelemetry.trace import TracerProvider
+    from pydantic import BaseModel
 
     from agent.approval import ToolApprover, ToolGate
     from agent.budget import Price, Spending
@@ -80,6 +87,9 @@ if TYPE_CHECKING:
     from agent.models.catalog import Catalog
     from agent.models.resolution import ResolvedModel
     from agent.providers.base import ChatModel
+    from agent.providers.embeddings import Embeddings
+    from agent.providers.generation import GenerationLookup
+    from agent.providers.routing import RequestExtras
     from agent.sessions.recorder import SessionRecorder
     from agent.sessions.store import SessionStore
     from agent.tools import Toolset
@@ -540,15 +550,27 @@ class Agent:
 
         return self.options.max_tool_output or DEFAULT_RESOURCE_CHARS
 
-    def chat_model(self, model_id: str | None = None, *, retries: int | None = None) -> ChatModel:
-        """A chat model for ``model_id`` on this endpoint and HTTP pool (fallbacks: the primary only)."""
+    def chat_model(
+        self,
+        model_id: str | None = None,
+        *,
+        retries: int | None = None,
+        extras: RequestExtras | None = None,
+        fallbacks: bool = True,
+    ) -> ChatModel:
+        """A chat model for ``model_id`` on this endpoint and HTTP pool (fallbacks: the primary only).
+
+        ``extras`` are the routing and reasoning its requests carry (default: the agent's options
+        and provider file, unchecked against the model). ``fallbacks=False``: the model alone.
+        """
         from agent.providers.factory import build_chat_model
+        from agent.providers.routing import request_extras
 
         endpoint = self.endpoint
         config = endpoint.provider.config
         model_id = model_id or self.model_id
-        primary = model_id == self.model_id
-        fallbacks = [*self.options.fallbacks, *config.fallback_models] if primary else []
+        primary = model_id == self.model_id and fallbacks
+        chain = [*self.options.fallbacks, *config.fallback_models] if primary else []
         chosen = retries if retries is not None else self.options.retries
         return build_chat_model(
             client=self.http,
@@ -556,9 +578,11 @@ class Agent:
             base_url=endpoint.base_url,
             api_key=endpoint.provider.require_api_key() if self.options.replay is None else None,
             model=model_id,
-            fallbacks=fallbacks,
+            fallbacks=chain,
             max_retries=config.max_retries if chosen is None else chosen,
             extra_headers=config.headers,
+            extras=extras or request_extras(self.options, config.provider, config.reasoning),
+            auto_fallback=self.options.auto_fallback or config.auto_fallback,
         )
 
     async def resolve(self, model_id: str, *, catalog: Any = None) -> ResolvedModel:
@@ -577,9 +601,64 @@ class Agent:
             catalog=catalog,
         )
 
-    async def _prepare(self, model_id: str, *, primary: bool = False) -> tuple[ChatModel, RunOptions]:
-        """The chat model and run options for ``model_id``, built once per agent and model."""
-        known = self._models.get(model_id)
+    async def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        model: str,
+        dimensions: int | None = None,
+        batch_size: int = 64,  # agent.providers.embeddings.DEFAULT_BATCH_SIZE
+        concurrency: int = 4,  # DEFAULT_CONCURRENCY (not imported here: it would import httpx)
+    ) -> Embeddings:
+        """The vector of each of ``texts`` from embedding model ``model``, in input order.
+
+        ``model`` is required: the agent's model and the provider's ``default_model`` are chat
+        models. Texts go out ``batch_size`` per request, ``concurrency`` requests at a time. An
+        entered agent uses its HTTP pool; one not entered (or entered with ``servers_only()``)
+        opens just its endpoint and a client for the call: no MCP server starts.
+
+        Raises:
+            ConfigError: no texts or an empty one, an empty model id, a bad size, or no API key.
+            ProviderError: a request failed after retries (a refused key or no credits exit 4).
+        """
+        from agent.providers.embeddings import embed_texts
+
+        endpoint = self._endpoint or open_endpoint(
+            self.options.provider, self.options.config, cwd=self._cwd, env=self._env
+        )
+        config = endpoint.provider.config
+        replaying = self._http is not None and self.options.replay is not None
+
+        async def send(http: httpx.AsyncClient) -> Embeddings:
+            return await embed_texts(
+                http,
+                texts,
+                model=model,
+                base_url=endpoint.base_url,
+                api_key=None if replaying else endpoint.provider.require_api_key(),
+                dimensions=dimensions,
+                batch_size=batch_size,
+                concurrency=concurrency,
+                max_retries=config.max_retries if self.options.retries is None else self.options.retries,
+                extra_headers=config.headers,
+            )
+
+        if self._http is not None:
+            return await send(self._http)
+        from agent.providers.openai_compat import create_http_client
+
+        async with create_http_client(config.timeout_seconds) as http:
+            return await send(http)
+
+    async def _prepare(
+        self, model_id: str, *, primary: bool = False, pin: str | None = None
+    ) -> tuple[ChatModel, RunOptions]:
+        """The chat model and run options for ``model_id``, built once per agent and model.
+
+        ``pin``: an endpoint tag; every request goes to that provider alone, without fallbacks.
+        """
+        key = model_id if pin is None else f"{model_id} {pin}"  # (model ids have no spaces)
+        known = self._models.get(key)
         if known is not None:
             return known
         resolved = await self.resolve(model_id)
@@ -589,14 +668,32 @@ class Agent:
             self._emit(Notice(message=resolved.warning))
         if resolved.info:
             self._emit(Notice(level="info", message=resolved.info))
-        prepared = (self.chat_model(model_id), self._run_options(resolved))
-        self._models[model_id] = prepared
+        from agent.core.extras import extras_for
+
+        config = self.endpoint.provider.config
+        extras, notes = extras_for(self.options, config, resolved.capabilities)
+        for note in notes:
+            self._emit(Notice(message=note))
+        from agent.core.provider_verdicts import pinned, routed_by_verdicts
+
+        if pin is not None:
+            extras = pinned(extras, pin)
+        else:
+            shared = model_id == self.model_id and bool(self.options.fallbacks or config.fallback_models)
+            extras, routed = routed_by_verdicts(extras, resolved.probe, model=model_id, shared=shared)
+            if routed:
+                self._emit(Notice(level="info", message=routed))
+        chat = self.chat_model(model_id, extras=extras, fallbacks=pin is None)
+        prepared = (chat, self._run_options(resolved))
+        self._models[key] = prepared
         self._suggestions[model_id] = resolved.suggestions
         return prepared
 
     def _run_options(self, resolved: ResolvedModel) -> RunOptions:
+        from agent.core.extras import prompt_cache_on
         from agent.loop import RunOptions
         from agent.schema_shapes import strictest
+        from agent.structured import load_schema
 
         options, config = self.options, self.endpoint.provider.config
         caps = resolved.capabilities
@@ -641,6 +738,9 @@ class Agent:
             audio_input=bool(caps.audio_input),
             max_output_tokens=caps.max_completion_tokens,
             prices=prices,
+            cache_prompt=prompt_cache_on(options, config) and bool(caps.cache_breakpoints),
+            output_schema=load_schema(options.schema, self.endpoint.cwd) if options.schema else None,
+            schema_in_request=caps.structured_outputs is not False,
         )
         if options.max_tool_output is not None:
             run_options = dataclasses.replace(run_options, max_tool_output_chars=options.max_tool_output)
@@ -655,6 +755,8 @@ class Agent:
         on_event: EventSink | None = None,
         history: list[Message] | None = None,
         model: str | None = None,
+        output_schema: type[BaseModel] | Mapping[str, Any] | None = None,
+        pin_provider: str | None = None,
         **overrides: Any,
     ) -> RunResult:
         """Run the agent on ``prompt`` until the model answers or a limit stops it.
@@ -672,6 +774,11 @@ class Agent:
             on_event: receives this run's events (besides the agent's ``on_event``).
             history: earlier messages, extended in place with this run's.
             model: run on another model of the same endpoint (its capabilities are looked up).
+            output_schema: the answer must be JSON matching this pydantic model (``result.data``
+                is then an instance of it) or JSON Schema (``result.data`` the JSON value);
+                instead of the agent's ``schema``.
+            pin_provider: send every request to this provider endpoint alone (a tag of
+                :func:`agent.models.endpoints.fetch_endpoints`, e.g. ``deepinfra/fp8``), no fallbacks.
             overrides: this run's own limits and request options, by their option names:
                 ``max_turns``, ``max_cost``, ``max_total_tokens``, ``timeout``, ``tool_timeout``,
                 ``stream``, ``system``; and its own ``resources``, ``server_prompt``, ``prompt_args``.
@@ -688,7 +795,14 @@ class Agent:
         if self._stack is None:
             async with self:
                 return await self.run(
-                    prompt, on_event=on_event, history=history, model=model, **overrides, **_given(opening)
+                    prompt,
+                    on_event=on_event,
+                    history=history,
+                    model=model,
+                    output_schema=output_schema,
+                    pin_provider=pin_provider,
+                    **overrides,
+                    **_given(opening),
                 )
         if self._servers_only:
             raise RuntimeError(
@@ -697,10 +811,15 @@ class Agent:
         from agent.loop import run_agent
 
         assert self._manager is not None
-        chat, options = await self._prepare(model or self.model_id)
+        chat, options = await self._prepare(model or self.model_id, pin=pin_provider)
         if overrides:
             options = _overridden(options, overrides)
+        if output_schema is not None:
+            from agent.structured import OutputSchema, schema_of
+
+            options = dataclasses.replace(options, output_schema=OutputSchema.of(schema_of(output_schema)))
         recorder, history = self._session(opening, history, title=prompt or str(opening.server_prompt))
+        options = self._sticky(options, recorder)
         transcript = recorder.transcript if recorder is not None else None
         try:
             history, prompt = await self._opening(opening, prompt, options.system, history)
@@ -737,10 +856,59 @@ class Agent:
         if options.protocol == "native" and result.tool_protocol == "text":
             self._remember_text_protocol(model_id)
         result.servers = self.servers()
+        if isinstance(output_schema, type) and result.stop_reason == "completed":
+            from agent.structured import as_instance
+
+            as_instance(result, output_schema)
         suggestions = self._suggestions.get(model_id)
-        if isinstance(result.exception, ModelNotFoundError) and suggestions:
-            result.fail(_with_suggestions(result.exception, suggestions))
+        ended = result.exception
+        if isinstance(ended, ModelNotFoundError) and suggestions and not ended.fallback_models:
+            result.fail(_with_suggestions(ended, suggestions))
+        elif isinstance(ended, InsufficientCreditsError | RateLimitError):
+            result.fail(await self._with_key_figures(ended))
         return result
+
+    async def _with_key_figures(self, error: ProviderError) -> ProviderError:
+        """A 402 or 429 saying what OpenRouter's ``GET /key`` reports (see :mod:`agent.providers.credits`)."""
+        from agent.providers.credits import with_key_figures
+
+        endpoint = self.endpoint
+        api_key = endpoint.optional_key()
+        if endpoint.name != "openrouter" or api_key is None or self.options.replay is not None:
+            return error
+        return await with_key_figures(error, self.http, endpoint.base_url, api_key)
+
+    async def generations(self, ids: Sequence[str]) -> list[GenerationLookup]:
+        """What OpenRouter reports about each generation of a run (``RunResult.generation_ids``).
+
+        ``GET /generation`` per id: provider, model, exact cost, latency, tokens. A fresh id may
+        not be known yet: each is retried briefly before it is reported as not looked up.
+        Endpoints other than OpenRouter have no such lookup: the answer is empty.
+        """
+        from agent.providers.generation import lookup_generations
+
+        endpoint = self.endpoint
+        if endpoint.name != "openrouter" or self.options.replay is not None:
+            return []
+        return await lookup_generations(self.http, endpoint.base_url, endpoint.optional_key(), ids)
+
+    def _sticky(self, options: RunOptions, recorder: SessionRecorder | None) -> RunOptions:
+        """``options`` with the run's ``session_id``, so OpenRouter keeps it on one provider.
+
+        The stored session's id (a carried-on session stays where its cache is); a fresh one for
+        a run that is not stored. None with ``--no-cache``.
+        """
+        from agent.core.extras import prompt_cache_on
+
+        if not prompt_cache_on(self.options, self.endpoint.provider.config):
+            return options
+        if recorder is not None:
+            session_id = recorder.session_id
+        else:
+            from agent.sessions.store import new_session_id
+
+            session_id = new_session_id()
+        return dataclasses.replace(options, session_id=session_id)
 
     def _session(
         self, own: AgentOptions, history: list[Message] | None, *, title: str

@@ -14,7 +14,7 @@ from agent.config.trust import ProjectTrust, check_project
 from agent.errors import ConfigError
 
 if TYPE_CHECKING:
-    from agent.models.catalog import Catalog
+    from agent.models.catalog import Catalog, CatalogKind
     from agent.providers.key_info import KeyInfo
 
 __all__ = ["Endpoint", "catalog_of", "key_info_of", "open_endpoint"]
@@ -81,8 +81,10 @@ def open_endpoint(
     return Endpoint(loaded, variables, cwd, config_dir, project)
 
 
-async def catalog_of(endpoint: Endpoint, *, refresh: bool = False) -> Catalog:
+async def catalog_of(endpoint: Endpoint, *, refresh: bool = False, kind: CatalogKind = "chat") -> Catalog:
     """The endpoint's model catalog (the disk cache first unless ``refresh``; maybe stale).
+
+    ``kind="embeddings"``: its embedding models (``GET /embeddings/models``).
 
     Raises:
         ProviderError: it cannot be fetched and there is no cache.
@@ -98,6 +100,7 @@ async def catalog_of(endpoint: Endpoint, *, refresh: bool = False) -> Catalog:
             api_key=endpoint.optional_key(),
             cache_dir=user_cache_dir(endpoint.env),
             refresh=refresh,
+            kind=kind,
         )
 
 

@@ -4,6 +4,10 @@ The battery itself is :mod:`agent.models.probe`; this is how ``agent probe`` (or
 it together: the catalog once, each model's ``tool_choice`` facts from catalog and vendor rules
 (earlier probes are ignored on purpose), models probed concurrently (bounded), and what the
 verdicts establish recorded in the probe store so ``--protocol auto`` starts right.
+
+:func:`probe_providers` runs the battery on each provider endpoint of a model instead, every
+request pinned to that endpoint, and stores a verdict per provider: later runs prefer the
+providers that passed (:mod:`agent.core.provider_verdicts`).
 """
 
 from __future__ import annotations
@@ -15,15 +19,17 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from agent.errors import ConfigError
+from agent.errors import ConfigError, ProviderError
 
 if TYPE_CHECKING:
     from agent.core.agent import Agent
     from agent.models.capabilities import ToolChoice
     from agent.models.catalog import Catalog
-    from agent.models.probe import ModelProbe
+    from agent.models.endpoints import ModelEndpoint
+    from agent.models.probe import Check, ModelProbe
+    from agent.models.probe_store import ProviderVerdict, ProviderVerdictName
 
-__all__ = ["ProbePlan", "probe_models"]
+__all__ = ["EndpointProbe", "ProbePlan", "ProvidersPlan", "probe_models", "probe_providers"]
 
 
 @dataclass
@@ -71,11 +77,14 @@ async def probe_models(
     concurrency: int = 4,
     check_timeout: float = 60.0,
     on_done: Callable[[ProbePlan], None] | None = None,
+    checks: Sequence[Check] | None = None,
 ) -> tuple[list[ProbePlan], str | None]:
     """Probe ``models`` on ``agent``'s endpoint; returns the plans and a note about the catalog.
 
-    ``on_done`` hears about each model as soon as its battery finished.
+    ``on_done`` hears about each model as soon as its battery finished; ``checks``: a subset of
+    the battery (default: all of it).
     """
+    from agent.models.probe import CHECKS
     from agent.models.resolution import load_catalog_or_note
 
     endpoint = agent.endpoint
@@ -94,6 +103,7 @@ async def probe_models(
                 agent.chat_model(plan.model),
                 required_unsupported=plan.required_unsupported,
                 check_timeout=check_timeout,
+                checks=CHECKS if checks is None else checks,
             )
             plan.seconds = time.perf_counter() - started
         if on_done is not None:
@@ -124,3 +134,147 @@ def _record(plans: Sequence[ProbePlan], agent: Agent) -> None:
             plan.store_error = str(exc)
             continue
         plan.recorded = facts.model_dump(mode="json", exclude_none=True)
+
+
+@dataclass
+class EndpointProbe:
+    """One provider endpoint of a model and the battery's outcome there (None: not probed)."""
+
+    endpoint: ModelEndpoint
+    probe: ModelProbe | None = None
+    seconds: float = 0.0
+
+    @property
+    def verdict(self) -> ProviderVerdictName:
+        """``no_tools`` (not probed), ``error`` (nothing decided), ``fail`` (a check failed), ``pass``."""
+        if self.probe is None:
+            return "no_tools"
+        decided = [c.verdict for c in self.probe.checks if c.verdict in ("pass", "fail")]
+        if not decided:
+            return "error"
+        return "fail" if "fail" in decided else "pass"
+
+
+@dataclass
+class ProvidersPlan:
+    """One model's probe per provider endpoint.
+
+    Attributes:
+        model: the model id as given.
+        listed_as: the model whose endpoints were listed (a variant's base model).
+        endpoints: each endpoint and its outcome, in the listing's order.
+        error: why the endpoints could not be listed, if they could not.
+        verdicts: each endpoint's verdict by tag, as stored (empty: nothing was decided).
+        recorded: the verdicts were stored.
+        store_error: why storing failed, if it did.
+    """
+
+    model: str
+    listed_as: str | None = None
+    endpoints: list[EndpointProbe] = field(default_factory=list)
+    error: ProviderError | None = None
+    verdicts: dict[str, ProviderVerdict] = field(default_factory=dict)
+    recorded: bool = False
+    store_error: str | None = None
+
+
+async def probe_providers(
+    agent: Agent,
+    models: Sequence[str],
+    *,
+    checks: Sequence[Check],
+    concurrency: int = 4,
+    check_timeout: float = 60.0,
+    on_done: Callable[[ProvidersPlan, EndpointProbe], None] | None = None,
+) -> tuple[list[ProvidersPlan], str | None]:
+    """Probe each provider endpoint of ``models`` (pinned, no fallbacks) and store the verdicts.
+
+    Endpoints that list no ``tools`` are not probed (their verdict is ``no_tools``). A model whose
+    endpoints cannot be listed keeps the error in its plan; the others go on.
+
+    Raises:
+        ConfigError: a model id names no ``author/slug`` model.
+    """
+    from agent.core.provider_verdicts import pinned
+    from agent.models.endpoints import endpoints_model, fetch_endpoints
+    from agent.models.probe import probe_model
+    from agent.models.resolution import load_catalog_or_note
+    from agent.providers.routing import request_extras
+
+    endpoint = agent.endpoint
+    config = endpoint.provider.config
+    catalog, note = await load_catalog_or_note(
+        agent.http, endpoint.base_url, api_key=endpoint.optional_key(), env=endpoint.env
+    )
+    for model_id in models:  # a wrong id is a usage error before any request
+        endpoints_model(model_id, catalog)
+    plans = [ProvidersPlan(m) for m in models]
+    extras = request_extras(agent.options, config.provider, config.reasoning)
+    limiter = anyio.CapacityLimiter(concurrency)
+
+    async def one(plan: ProvidersPlan, row: EndpointProbe, required_unsupported: str | None) -> None:
+        tag = row.endpoint.slug
+        if not row.endpoint.takes("tool_choice"):
+            required_unsupported = f"not sent: {tag} lists no tool_choice"
+        async with limiter:
+            started = time.perf_counter()
+            row.probe = await probe_model(
+                agent.chat_model(plan.model, extras=pinned(extras, tag), fallbacks=False),
+                required_unsupported=required_unsupported,
+                check_timeout=check_timeout,
+                checks=checks,
+            )
+            row.seconds = time.perf_counter() - started
+        if on_done is not None:
+            on_done(plan, row)
+
+    async def each_model(plan: ProvidersPlan) -> None:
+        try:
+            listed = await fetch_endpoints(
+                agent.http, endpoint.base_url, plan.model, api_key=endpoint.optional_key(), catalog=catalog
+            )
+        except ProviderError as exc:
+            plan.error = exc
+            return
+        plan.listed_as = listed.listed_as
+        plan.endpoints = [EndpointProbe(e) for e in listed.endpoints]
+        required_unsupported = _plan(plan.model, catalog).required_unsupported
+        async with anyio.create_task_group() as tg:
+            for row in plan.endpoints:
+                if row.endpoint.supports_tools:
+                    tg.start_soon(one, plan, row, required_unsupported)
+
+    async with anyio.create_task_group() as tg:
+        for plan in plans:
+            tg.start_soon(each_model, plan)
+    _record_providers(plans, agent)
+    return plans, note
+
+
+def _record_providers(plans: Sequence[ProvidersPlan], agent: Agent) -> None:
+    """Store each model's verdicts per provider, unless no endpoint reached a verdict."""
+    from agent.cache import user_cache_dir
+    from agent.models.probe_store import ProbeStore, ProviderVerdict
+
+    endpoint = agent.endpoint
+    store = ProbeStore.in_cache_dir(user_cache_dir(endpoint.env))
+    for plan in plans:
+        if not any(row.verdict in ("pass", "fail") for row in plan.endpoints):
+            continue
+        plan.verdicts = verdicts = {
+            row.endpoint.slug: ProviderVerdict(
+                provider=row.endpoint.label,
+                verdict=row.verdict,
+                checks={c.check: c.verdict for c in row.probe.checks} if row.probe else {},
+                latency_ms=row.probe.latency_ms if row.probe else None,
+                cost=row.probe.cost if row.probe else None,
+                probed_at=store.now(),
+            )
+            for row in plan.endpoints
+        }
+        try:
+            store.record_providers(endpoint.base_url, plan.model, verdicts)
+        except ConfigError as exc:
+            plan.store_error = str(exc)
+            continue
+        plan.recorded = True

@@ -21,7 +21,7 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.models.catalog import CatalogEntry, CatalogPricing, TopProvider
+from agent.models.catalog import CatalogEntry, CatalogPricing, TopProvider, preset_base
 from agent.schema_shapes import SchemaProfile
 
 __all__ = [
@@ -63,6 +63,8 @@ class CapabilityFacts(BaseModel):
         free: no charge (a ``:free`` variant, or zero prices).
         image_input: the model takes images (tool results bring theirs along, else described).
         audio_input: the model takes audio (as ``input_audio``).
+        cache_breakpoints: its providers cache a prompt only up to ``cache_control`` breakpoints
+            (Anthropic, Gemini); others cache on their own.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -81,6 +83,7 @@ class CapabilityFacts(BaseModel):
     free: bool | None = None
     image_input: bool | None = None
     audio_input: bool | None = None
+    cache_breakpoints: bool | None = None
 
     def known(self) -> dict[str, Any]:
         """The facts this layer states (the fields that are not ``None``), in field order."""
@@ -154,9 +157,10 @@ def layers_for(
 ) -> list[CapabilityLayer]:
     """The layers :func:`resolve` merges, least important first (useful to explain a result)."""
     layers = [CapabilityLayer("defaults", DEFAULTS)]
-    if model_id.endswith(":free"):
+    base = preset_base(model_id)  # a preset's settings come from OpenRouter, its model from the id
+    if base.endswith(":free"):
         layers.append(CapabilityLayer("model id", CapabilityFacts(free=True)))
-    vendor = vendor_layer(model_id)
+    vendor = vendor_layer(base)
     if vendor is not None:
         layers.append(vendor)
     if catalog_entry is not None:
@@ -173,18 +177,22 @@ def _openai(slug: str) -> CapabilityFacts | None:
 
 
 def _anthropic(slug: str) -> CapabilityFacts | None:
-    """With extended thinking Anthropic refuses forced tool use: only ``auto`` and ``none``."""
+    """Anthropic caches only up to ``cache_control`` breakpoints.
+
+    With extended thinking it refuses forced tool use: only ``auto`` and ``none``.
+    """
     if slug.endswith(":thinking"):
-        return CapabilityFacts(tool_choice=("auto", "none"), reasoning=True)
-    return None
+        return CapabilityFacts(tool_choice=("auto", "none"), reasoning=True, cache_breakpoints=True)
+    return CapabilityFacts(cache_breakpoints=True)
 
 
 def _google(slug: str) -> CapabilityFacts:
     """Google's endpoints take tool schemas only in their OpenAPI 3.0 subset.
 
     ``$ref``, ``additionalProperties``, ``const``, type lists and more fail the whole request.
+    Gemini caches explicitly only up to ``cache_control`` breakpoints.
     """
-    return CapabilityFacts(tool_schema_profile="gemini")
+    return CapabilityFacts(tool_schema_profile="gemini", cache_breakpoints=True)
 
 
 VENDOR_RULES: Mapping[str, Callable[[str], CapabilityFacts | None]] = {

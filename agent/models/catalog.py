@@ -31,16 +31,24 @@ __all__ = [
     "Catalog",
     "CatalogArchitecture",
     "CatalogEntry",
+    "CatalogKind",
     "CatalogPricing",
     "SortKey",
     "TopProvider",
     "load_catalog",
+    "preset_base",
     "select",
 ]
 
 DEFAULT_TTL = timedelta(hours=24)
 _CACHE_FORMAT = 1
 _MAX_CATALOG_BYTES = 64 << 20  # OpenRouter's full catalog is a few MiB
+CatalogKind = Literal["chat", "embeddings"]
+"""Which listing: ``chat`` models (``GET /models``) or ``embeddings`` models (``GET /embeddings/models``)."""
+_LISTINGS: dict[CatalogKind, tuple[str, str, str]] = {
+    "chat": ("/models", "", "the model catalog"),
+    "embeddings": ("/embeddings/models", "-embeddings", "the embedding model catalog"),
+}
 _VARIANTS = frozenset({"nitro", "floor", "exacto", "thinking", "online", "extended"})
 """``:suffix`` variants served by the base model's entry (``:free`` has entries of its own)."""
 
@@ -138,9 +146,14 @@ class Catalog:
 
         ``:free`` is not folded: free variants have their own endpoints, prices and parameters.
         An OpenRouter alias (``~anthropic/claude-sonnet-latest``) not listed itself stands for
-        the newest model of its family (``anthropic/claude-sonnet-*``).
+        the newest model of its family (``anthropic/claude-sonnet-*``). A model with a preset
+        (``vendor/model@preset/NAME``) is its model's entry; a preset alone (``@preset/NAME``)
+        has none.
         """
         entry = self.entries.get(model_id)
+        if entry is None and "@preset/" in model_id:
+            base = preset_base(model_id)
+            return self.lookup(base) if base else None
         if entry is None and ":" in model_id:
             base, _, variant = model_id.rpartition(":")
             if variant in _VARIANTS:
@@ -165,6 +178,12 @@ class Catalog:
         return list(dict.fromkeys(found))[:limit]
 
 
+def preset_base(model_id: str) -> str:
+    """The model of ``vendor/model@preset/NAME`` (empty for ``@preset/NAME``); other ids as given."""
+    base, preset, _ = model_id.partition("@preset/")
+    return base if preset else model_id
+
+
 async def load_catalog(
     client: httpx.AsyncClient,
     base_url: str,
@@ -174,6 +193,7 @@ async def load_catalog(
     ttl: timedelta = DEFAULT_TTL,
     refresh: bool = False,
     clock: Callable[[], datetime] | None = None,
+    kind: CatalogKind = "chat",
 ) -> Catalog:
     """The catalog of ``base_url``: from a fresh cache, else fetched (and cached).
 
@@ -185,17 +205,20 @@ async def load_catalog(
         ttl: how long a cached catalog is fresh.
         refresh: fetch even when the cache is fresh.
         clock: the current time (UTC), for tests.
+        kind: ``embeddings`` lists the embedding models instead (OpenRouter's ``/models``
+            lists only models that answer in text), cached apart.
 
     Raises:
         agent.errors.ProviderError: the fetch failed and there is no cache to fall back on.
     """
     now = (clock or _utc_now)()
-    path = cache_dir / "catalog" / f"{endpoint_key(base_url)}.json" if cache_dir else None
+    suffix = _LISTINGS[kind][1]
+    path = cache_dir / "catalog" / f"{endpoint_key(base_url)}{suffix}.json" if cache_dir else None
     cached = await anyio.to_thread.run_sync(_read_cache, path) if path else None
     if cached is not None and not refresh and timedelta(0) <= now - cached[0] < ttl:
         return _build(cached[1], cached[0], from_cache=True)
     try:
-        raw = await _fetch(client, base_url, api_key)
+        raw = await _fetch(client, base_url, api_key, kind)
     except ProviderError as exc:
         if cached is None:
             raise
@@ -255,20 +278,23 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _fetch(client: httpx.AsyncClient, base_url: str, api_key: str | None) -> list[Any]:
-    """``GET /models`` and its list of raw entries; every failure is a ProviderError."""
-    url = base_url.strip().rstrip("/") + "/models"
+async def _fetch(
+    client: httpx.AsyncClient, base_url: str, api_key: str | None, kind: CatalogKind
+) -> list[Any]:
+    """``GET /models`` (or ``/embeddings/models``) and its raw entries; every failure is a ProviderError."""
+    path, _, what = _LISTINGS[kind]
+    url = base_url.strip().rstrip("/") + path
     body = await get_json(
         client,
         url,
         api_key=api_key,
-        what="the model catalog",
+        what=what,
         limit=_MAX_CATALOG_BYTES,
-        not_found=f"the model catalog at {url} could not be fetched: not found (404)",
+        not_found=f"{what} at {url} could not be fetched: not found (404)",
     )
     data = body.get("data") if isinstance(body, dict) else body
     if not isinstance(data, list):
-        raise BadResponseError(f"the model catalog at {url} has no 'data' list")
+        raise BadResponseError(f"{what} at {url} has no 'data' list")
     return data
 
 

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, PrivateAttr
 
-from agent.errors import AgentError
+from agent.errors import AgentError, ConfigError
 from agent.loop import RunOptions, run_agent
 from agent.models.capabilities import ALL_TOOL_CHOICES, CapabilityFacts, ToolChoice
 from agent.models.judges import (
@@ -37,7 +37,7 @@ from agent.providers.base import ChatModel
 from agent.result import RunResult
 from agent.static_tools import StaticToolset
 
-__all__ = ["CHECKS", "Check", "CheckResult", "ModelProbe", "Verdict", "probe_model"]
+__all__ = ["CHECKS", "Check", "CheckResult", "ModelProbe", "Verdict", "probe_model", "select_checks"]
 
 _SERVER = "probe"
 
@@ -235,6 +235,24 @@ CHECKS: tuple[Check, ...] = (
 """The battery, in the order it runs; ``single`` is the gate for the other native checks."""
 
 
+def select_checks(names: Sequence[str] | None, *, native_only: bool = False) -> tuple[Check, ...]:
+    """The checks named (in battery order), or the whole battery (its native checks, if asked).
+
+    Raises:
+        ConfigError: a name is not a check of the battery.
+    """
+    if not names:
+        return tuple(c for c in CHECKS if c.native or not native_only)
+    known = {c.name for c in CHECKS}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ConfigError(
+            f"unknown check {unknown[0]!r}; expected some of: {', '.join(c.name for c in CHECKS)}",
+            source="--checks",
+        )
+    return tuple(c for c in CHECKS if c.name in names)
+
+
 async def _run_check(model: ChatModel, check: Check, seconds: float) -> tuple[CheckResult, RunResult]:
     task = check.build()
     options = replace(task.options, timeout=seconds)
@@ -248,21 +266,26 @@ async def _run_check(model: ChatModel, check: Check, seconds: float) -> tuple[Ch
 
 
 async def probe_model(
-    model: ChatModel, *, required_unsupported: str | None = None, check_timeout: float = 60.0
+    model: ChatModel,
+    *,
+    required_unsupported: str | None = None,
+    check_timeout: float = 60.0,
+    checks: Sequence[Check] = CHECKS,
 ) -> ModelProbe:
-    """Run every check of :data:`CHECKS` against ``model``, one after another.
+    """Run ``checks`` (default: every check of :data:`CHECKS`) against ``model``, one after another.
 
     Args:
         model: the chat model (no fallbacks, so the verdicts are about this model).
         required_unsupported: why ``tool_choice=required`` must not be sent (the catalog says
             so); the check is skipped with this reason.
         check_timeout: seconds each check may take before it counts as an error.
+        checks: the checks to run, in order (see :func:`select_checks`).
     """
     results: list[CheckResult] = []
     blocked: str | None = None
     refused = False
     exit_code: int | None = None
-    for check in CHECKS:
+    for check in checks:
         if check.native and blocked is not None:
             results.append(CheckResult(check=check.name, verdict="skip", detail=blocked))
             continue

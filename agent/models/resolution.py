@@ -13,7 +13,7 @@ from agent.errors import ProviderError
 from agent.models.capabilities import ModelCapabilities, resolve
 from agent.models.catalog import Catalog, load_catalog
 from agent.models.overrides import find_overrides
-from agent.models.probe_store import ProbeStore
+from agent.models.probe_store import ProbeRecord, ProbeStore
 
 __all__ = ["ResolvedModel", "load_catalog_or_note", "resolve_model"]
 
@@ -24,7 +24,8 @@ class ResolvedModel:
 
     ``warning`` is worth showing (stale catalog, model not listed); ``info`` is a detail for
     ``--verbose`` (no catalog at this endpoint). ``catalog`` is the catalog the model was looked
-    up in, if any (its fallbacks' prices come from it).
+    up in, if any (its fallbacks' prices come from it). ``probe`` is the model's probe record,
+    if any (its provider verdicts route runs).
     """
 
     capabilities: ModelCapabilities
@@ -33,6 +34,7 @@ class ResolvedModel:
     info: str | None = None
     suggestions: tuple[str, ...] = ()
     catalog: Catalog | None = field(default=None, compare=False, repr=False)
+    probe: ProbeRecord | None = field(default=None, compare=False, repr=False)
 
     def context_window(self, configured: int | None) -> int | None:
         """The smaller of the configured window and the model's catalog context length."""
@@ -94,4 +96,4 @@ async def resolve_model(
     if probe is not None:
         above.append(probe.layer())
     capabilities = resolve(model, catalog_entry=entry, above=above)
-    return ResolvedModel(capabilities, warning, in_catalog, info, suggestions, catalog)
+    return ResolvedModel(capabilities, warning, in_catalog, info, suggestions, catalog, probe)

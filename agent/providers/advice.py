@@ -2,7 +2,8 @@
 
 Advice is added where the outcome is final (after retries, with no fallback left), so the
 message itself tells a person or a ``--json`` script what to change: look the model id up,
-add ``--fallback``, buy credits or use a ``:free`` model, wait for a rate limit to reset.
+add ``--fallback``, buy credits or use a ``:free`` model, wait for a rate limit to reset, try the
+models OpenRouter suggests (``error.availability.fallback_models``).
 A too-long conversation gets none here: the loop compacts it and words the final error; nor
 does an endpoint that cannot be reached at all: its message already says what to check, and
 another model behind the same endpoint would not help.
@@ -33,7 +34,7 @@ from agent.providers.http_errors import is_unreachable
 from agent.providers.retry_policy import is_daily_limit, rate_limit_headers, rate_limit_reset
 from agent.text import one_line
 
-__all__ = ["CREDITS_URL", "FREE_MODEL_LIMITS", "advice_for", "with_advice"]
+__all__ = ["CREDITS_URL", "FREE_MODEL_LIMITS", "advice_for", "suggestion_for", "with_advice"]
 
 CREDITS_URL = "https://openrouter.ai/settings/credits"
 """Where OpenRouter credits are bought."""
@@ -56,19 +57,26 @@ def with_advice(
 
     Returns ``error`` itself when there is nothing to add or the advice is already there.
     """
-    advice = advice_for(error, tried=tried, now=now)
-    if not advice or advice in error.message:
-        return error
-    message = f"{error.message.rstrip('. ')}. {advice}"
-    advised = type(error)(
-        message,
-        status=error.status,
-        code=error.code,
-        metadata=error.metadata,
-        model=error.model,
-        retry_after=error.retry_after,
+    advice = " ".join(
+        part
+        for part in (advice_for(error, tried=tried, now=now), suggestion_for(error, tried=tried))
+        if part and part not in error.message
     )
-    return advised
+    if not advice:
+        return error
+    return error.reworded(f"{error.message.rstrip('. ')}. {advice}")
+
+
+def suggestion_for(error: ProviderError, *, tried: Sequence[str] = ()) -> str:
+    """``OpenRouter suggests: a/b, c/d (--fallback or --auto-fallback).`` for the models it named.
+
+    The models come from the error's ``availability.fallback_models``; ones already tried are
+    left out. ``""`` when there are none.
+    """
+    models = [model for model in error.fallback_models if model not in tried]
+    if not models or "OpenRouter suggests: " in error.message:
+        return ""
+    return f"OpenRouter suggests: {', '.join(models)} (--fallback or --auto-fallback)."
 
 
 def advice_for(error: ProviderError, *, tried: Sequence[str] = (), now: datetime | None = None) -> str:

@@ -15,9 +15,11 @@ import anyio
 import httpx
 
 from agent.errors import ConfigError
+from agent.providers.base import ChatModel
 from agent.providers.fallback_model import FallbackChatModel
 from agent.providers.openai_compat import MAX_ROUTE_MODELS, OpenAICompatibleModel
 from agent.providers.retry_model import RetryingChatModel
+from agent.providers.routing import RequestExtras
 
 __all__ = ["build_chat_model", "model_groups"]
 
@@ -50,6 +52,8 @@ def build_chat_model(
     fallbacks: Sequence[str] = (),
     max_retries: int = 2,
     extra_headers: Mapping[str, str] | None = None,
+    extras: RequestExtras | None = None,
+    auto_fallback: bool = False,
     sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     rng: Callable[[], float] = random.random,
 ) -> FallbackChatModel:
@@ -64,6 +68,10 @@ def build_chat_model(
         fallbacks: model ids to hand a turn to, in order, when the ones before stay unavailable.
         max_retries: retries per group for transient failures (0: none).
         extra_headers: extra HTTP headers for every request.
+        extras: OpenRouter's provider routing and reasoning for every request.
+        auto_fallback: when a model fails naming models OpenRouter suggests instead
+            (``error.availability.fallback_models``), hand the turn to them (see
+            :class:`~agent.providers.fallback_model.FallbackChatModel`).
         sleep: waits between retries (inject in tests).
         rng: retry jitter source in [0, 1) (inject in tests).
 
@@ -72,8 +80,9 @@ def build_chat_model(
     """
     if max_retries < 0:
         raise ConfigError(f"must not be negative, got {max_retries}", field="max_retries")
-    members = [
-        RetryingChatModel(
+
+    def member(group: Sequence[str]) -> ChatModel:
+        return RetryingChatModel(
             OpenAICompatibleModel(
                 client,
                 model=group[0],
@@ -82,11 +91,13 @@ def build_chat_model(
                 provider_name=provider_name,
                 extra_headers=extra_headers,
                 route_models=group,
+                extras=extras,
             ),
             max_retries=max_retries,
             sleep=sleep,
             rng=rng,
         )
-        for group in model_groups(provider_name, model, fallbacks)
-    ]
-    return FallbackChatModel(members)
+
+    members = [member(group) for group in model_groups(provider_name, model, fallbacks)]
+    suggested = (lambda name: member([name])) if auto_fallback else None
+    return FallbackChatModel(members, suggested=suggested)

@@ -8,11 +8,16 @@ fail the same way or the user has to act: a refused key (401) or missing credits
 to every model of the account; a moderation refusal (403) is about the input; a conversation
 too long for the window is the loop's to compact; a rejected request (400/413/422) is a bug
 or a setting to fix, and trying it on other models only spends money.
+
+With ``auto_fallback``, a failure naming models OpenRouter suggests instead
+(``error.availability.fallback_models``) also hands the turn on: to those models first (in
+order, skipping any already tried or already in the chain, at most :data:`MAX_SUGGESTED` per
+run), then to the rest of the chain. They stay in the run's chain for its later turns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from agent.errors import (
     BadResponseError,
@@ -28,8 +33,12 @@ from agent.messages import ModelResponse
 from agent.providers.advice import with_advice
 from agent.providers.base import ChatModel, ModelCall, WrapperModel, route_of
 from agent.providers.http_errors import is_unreachable
+from agent.run_context import RunContext
 
-__all__ = ["HANDED_ON", "FallbackChatModel", "answered_route"]
+__all__ = ["HANDED_ON", "MAX_SUGGESTED", "FallbackChatModel", "answered_route"]
+
+MAX_SUGGESTED = 3
+"""The most models OpenRouter suggested that one run adds to its chain (``auto_fallback``)."""
 
 HANDED_ON: tuple[type[ProviderError], ...] = (
     ProviderUnavailableError,
@@ -59,14 +68,25 @@ class FallbackChatModel(WrapperModel):
     Args:
         models: the chain, primary first; at least one.
         sticky: start later requests of a run at the member that answered last.
+        suggested: builds the member for a model OpenRouter suggests; given, a failure naming
+            ``fallback_models`` hands the turn to them (``auto_fallback``).
     """
 
-    def __init__(self, models: Sequence[ChatModel], *, sticky: bool = True) -> None:
+    def __init__(
+        self,
+        models: Sequence[ChatModel],
+        *,
+        sticky: bool = True,
+        suggested: Callable[[str], ChatModel] | None = None,
+    ) -> None:
         if not models:
             raise ValueError("FallbackChatModel needs at least one model")
         super().__init__(models[0])
         self.models = tuple(models)
         self.sticky = sticky
+        self.suggested = suggested
+        self._built: dict[str, ChatModel] = {}
+        """Members built for suggested models, by id (stateless, so shared by every run)."""
 
     def __repr__(self) -> str:
         return f"FallbackChatModel({list(self.models)!r}, sticky={self.sticky})"
@@ -84,35 +104,64 @@ class FallbackChatModel(WrapperModel):
                 failure; its message ends with advice.
         """
         run = call.run
-        last = len(self.models) - 1
-        for index in range(run.chain_start.get(id(self), 0), len(self.models)):
-            member = self.models[index]
+        index = run.chain_start.get(id(self), 0)
+        while True:
+            chain = run.chains.get(id(self), self.models)
+            member = chain[index]
             route = route_of(member)
             try:
                 response = await call.send(member)
             except ProviderError as exc:
                 run.note_tried(route)
                 # An endpoint that cannot be reached at all fails every model behind it the same way.
-                if index == last or not isinstance(exc, HANDED_ON) or is_unreachable(exc):
-                    chain = [m for earlier in self.models[: index + 1] for m in route_of(earlier)]
-                    advised = with_advice(exc, tried=chain)
+                unreachable = is_unreachable(exc)
+                added = [] if unreachable else self._adopt_suggestions(run, index, exc)
+                chain = run.chains.get(id(self), self.models)
+                if index == len(chain) - 1 or not (added or isinstance(exc, HANDED_ON)) or unreachable:
+                    tried = [m for earlier in chain[: index + 1] for m in route_of(earlier)]
+                    advised = with_advice(exc, tried=tried)
                     if advised is exc:
                         raise
                     raise advised from exc
+                reason = str(exc)
+                if added:
+                    reason = f"{reason.rstrip('.')}; OpenRouter suggests {', '.join(added)}"
                 run.emit(
                     FallingBack(
-                        from_model=", ".join(route),
-                        to_model=self.models[index + 1].model_name,
-                        error=str(exc),
+                        from_model=", ".join(route), to_model=chain[index + 1].model_name, error=reason
                     )
                 )
+                index += 1
                 continue
             run.note_tried(answered_route(route, response.model))
             run.answered_by = response.model or member.model_name
             if self.sticky:
                 run.chain_start[id(self)] = index
             return response
-        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def _adopt_suggestions(self, run: RunContext, index: int, error: ProviderError) -> list[str]:
+        """Put the models ``error`` suggests right after member ``index`` of the run's chain.
+
+        Only with ``suggested``; models already tried or in the chain are skipped, and a run
+        adds at most :data:`MAX_SUGGESTED`. Returns the ids added.
+        """
+        if self.suggested is None or not error.fallback_models:
+            return []
+        chain = run.chains.get(id(self)) or list(self.models)
+        room = MAX_SUGGESTED - (len(chain) - len(self.models))
+        known = {*run.models_tried, *(m for member in chain for m in route_of(member))}
+        added = [model for model in error.fallback_models if model not in known][: max(0, room)]
+        if added:
+            chain[index + 1 : index + 1] = [self._member(model) for model in added]
+            run.chains[id(self)] = chain
+        return added
+
+    def _member(self, model: str) -> ChatModel:
+        member = self._built.get(model)
+        if member is None:
+            assert self.suggested is not None
+            member = self._built[model] = self.suggested(model)
+        return member
 
 
 def answered_route(route: Sequence[str], answered: str | None) -> list[str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -175,6 +175,8 @@ def error_from_body(
         status = _status_of(code, error.get("http_status"), error_type)
     if retry_after is None:
         retry_after = _seconds(availability.get("retry_after"))
+    retryable = availability.get("retryable")
+    suggested = availability.get("fallback_models")
     return classify(
         status,
         str(error.get("message") or ""),
@@ -183,6 +185,8 @@ def error_from_body(
         error_type=error_type if isinstance(error_type, str) else None,
         availability_code=availability.get("code") if isinstance(availability.get("code"), str) else None,
         retry_after=retry_after,
+        retryable=retryable if isinstance(retryable, bool) else None,
+        fallback_models=_model_ids(suggested, secret),
         model=model,
         secret=secret,
     )
@@ -197,10 +201,16 @@ def classify(
     error_type: str | None = None,
     availability_code: str | None = None,
     retry_after: float | None = None,
+    retryable: bool | None = None,
+    fallback_models: Sequence[str] = (),
     model: str | None,
     secret: str | None,
 ) -> ProviderError:
-    """Pick the exception for a failure: the one place status, wording and error codes are read."""
+    """Pick the exception for a failure: the one place status, wording and error codes are read.
+
+    ``availability_code``, ``retryable`` and ``fallback_models`` come from OpenRouter's
+    ``error.availability`` and are kept on the error (``retryable`` overrides the class's default).
+    """
     meta: dict[str, Any] = _redact_value(dict(metadata or {}), secret)
     upstream = one_line(redact(message, secret)) or "(no message)"
     raw = meta.get("raw")
@@ -223,6 +233,9 @@ def classify(
             metadata=meta,
             model=model,
             retry_after=retry_after,
+            retryable=retryable,
+            fallback_models=fallback_models,
+            availability_code=availability_code,
         )
 
     if status == 401:
@@ -351,6 +364,19 @@ def _seconds(value: object) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return max(0.0, float(value))
     return parse_retry_after(value) if isinstance(value, str) else None
+
+
+def _model_ids(value: object, secret: str | None, limit: int = 10) -> tuple[str, ...]:
+    """The model ids in an ``availability.fallback_models`` list: printable, short, each once."""
+    if not isinstance(value, list):
+        return ()
+    ids: list[str] = []
+    for item in value:
+        if isinstance(item, str) and item.strip() and len(item) <= 200:
+            name = one_line(redact(item.strip(), secret), 200)
+            if name.isprintable() and " " not in name and name not in ids:
+                ids.append(name)
+    return tuple(ids[:limit])
 
 
 def _redact_value(value: Any, secret: str | None) -> Any:

@@ -64,10 +64,4 @@ def _reworded(error: ProviderError, head: str, not_found: str) -> ProviderError:
     """
     if isinstance(error, ModelNotFoundError):
         return BadRequestError(not_found, status=404)
-    return type(error)(
-        f"{head}: {error}",
-        status=error.status,
-        code=error.code,
-        metadata=error.metadata,
-        retry_after=error.retry_after,
-    )
+    return error.reworded(f"{head}: {error}")

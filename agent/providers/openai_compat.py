@@ -36,6 +36,7 @@ from agent.providers.base import DeltaCallback
 from agent.providers.http_body import read_body
 from agent.providers.http_errors import connection_error, error_from_response, one_line, redact
 from agent.providers.response import ResponseBuilder
+from agent.providers.routing import RequestExtras, with_required_parameters
 from agent.providers.sse import SSEDecoder, aiter_sse_data
 from agent.run_context import RunContext
 
@@ -106,6 +107,8 @@ class OpenAICompatibleModel:
         route_models: OpenRouter only: ``model`` and up to two fallbacks, sent as the ``models``
             routing array so OpenRouter tries them in order within one request; the response's
             ``model`` says which one answered.
+        extras: OpenRouter only: the provider routing and reasoning every request carries. A
+            request with tools or ``response_format`` also asks for ``require_parameters``.
 
     Raises:
         ConfigError: ``route_models`` does not start with ``model``, has more than
@@ -122,8 +125,10 @@ class OpenAICompatibleModel:
         provider_name: str = "openrouter",
         extra_headers: Mapping[str, str] | None = None,
         route_models: Sequence[str] | None = None,
+        extras: RequestExtras | None = None,
     ) -> None:
         self._client = client
+        self._extras = extras or RequestExtras()
         self._model = model
         self._route = _check_route(model, route_models, provider_name)
         self._base_url = base_url.rstrip("/")
@@ -178,8 +183,23 @@ class OpenAICompatibleModel:
         if settings.stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
+        if settings.response_format is not None:
+            body["response_format"] = settings.response_format
         if self.provider_name == "openrouter":
             body["usage"] = {"include": True}
+            provider = self._extras.provider
+            if tools or settings.response_format is not None:
+                provider = with_required_parameters(provider)
+            if provider:
+                body["provider"] = provider
+            if self._extras.reasoning:
+                body["reasoning"] = self._extras.reasoning
+            if settings.session_id:
+                body["session_id"] = settings.session_id
+        elif self._extras.reasoning and "effort" in self._extras.reasoning:
+            body["reasoning_effort"] = self._extras.reasoning["effort"]
+        if settings.cache_prompt:
+            _mark_cacheable(body)
         return body
 
     async def complete(
@@ -386,6 +406,27 @@ def _map_assistant(message: AssistantMessage) -> dict[str, Any]:
     if message.reasoning_details:
         wire["reasoning_details"] = message.reasoning_details
     return wire
+
+
+_EPHEMERAL = {"type": "ephemeral"}
+
+
+def _mark_cacheable(body: dict[str, Any]) -> None:
+    """Cache breakpoints (``cache_control``) after the system prompt and after the tool definitions.
+
+    Providers that cache only what is marked (Anthropic, Gemini) then reuse the prefix the
+    conversation starts with on every turn: two of the four breakpoints a request may have.
+    """
+    messages = body["messages"]
+    first = messages[0] if messages else None
+    if first is not None and first["role"] == "system" and isinstance(first["content"], str):
+        text = first["content"]
+        if text:
+            part = {"type": "text", "text": text, "cache_control": _EPHEMERAL}
+            messages[0] = {"role": "system", "content": [part]}
+    tools = body.get("tools")
+    if tools:
+        tools[-1] = {**tools[-1], "cache_control": _EPHEMERAL}
 
 
 def _map_tools(tools: Sequence[ToolSpec]) -> list[dict[str, Any]]:

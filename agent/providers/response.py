@@ -246,7 +246,19 @@ def _usage(raw: dict[str, Any]) -> Usage:
     total = _int(raw.get("total_tokens")) or prompt + completion
     cost = raw.get("cost")
     cost = float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else None
-    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total, cost=cost)
+    prompt_details = raw.get("prompt_tokens_details")
+    prompt_details = prompt_details if isinstance(prompt_details, dict) else {}
+    completion_details = raw.get("completion_tokens_details")
+    completion_details = completion_details if isinstance(completion_details, dict) else {}
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=total,
+        cost=cost,
+        cached_tokens=_int(prompt_details.get("cached_tokens")),
+        cache_write_tokens=_int(prompt_details.get("cache_write_tokens")),
+        reasoning_tokens=_int(completion_details.get("reasoning_tokens")),
+    )
 
 
 def _int(value: Any) -> int:

@@ -5,7 +5,8 @@ completion, an error chunk mid-stream) are retried with exponential backoff and 
 the wait the server asked for. Failures that the same request would meet again (400, 401, 402,
 403, 404, an unknown model, a too-long conversation) are not, and neither are waits too long to
 sit through: a daily free-model cap or a ``Retry-After`` of many minutes ends the attempt with
-the clear error instead.
+the clear error instead. When OpenRouter says in ``error.availability`` whether the same request
+may succeed (``retryable``) and after how long (``retry_after``), that decides, whatever the status.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def retry_delay(
         now: the current Unix time in seconds, for ``X-RateLimit-Reset`` times.
         max_wait: the longest server-requested wait that is honoured rather than given up on.
     """
-    if attempt > max_retries or not type(error).retryable or error.metadata.get("permanent") is True:
+    if attempt > max_retries or not error.retryable or error.metadata.get("permanent") is True:
         return None
     if isinstance(error, RateLimitError) and is_daily_limit(error):
         return None

@@ -102,7 +102,7 @@ class ReplayTransport(httpx.AsyncBaseTransport):
             )
         record = recording.chats[recording.answered]
         sent = json.loads(request.content) if request.content else None
-        where = first_difference(record.get("request"), sent)
+        where = first_difference(_without_session(record.get("request")), _without_session(sent))
         if where is not None:
             raise ReplayDivergedError(
                 f"the run diverged from {recording.path.name} at model request {number}: {where}"
@@ -133,6 +133,13 @@ def _response(record: dict[str, Any]) -> httpx.Response:
     headers = record.get("headers") or {}
     kept = {name: one_line(headers[name], 200) for name in KEPT_HEADERS if name in headers}
     return httpx.Response(record["status"], headers=kept, content=record["body"].encode("utf-8"))
+
+
+def _without_session(body: Any) -> Any:
+    """A request without its ``session_id``: each run has its own, so a replay's differs."""
+    if isinstance(body, dict) and "session_id" in body:
+        return {key: value for key, value in body.items() if key != "session_id"}
+    return body
 
 
 def first_difference(recorded: Any, now: Any, path: str = "") -> str | None:

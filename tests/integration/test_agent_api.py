@@ -137,3 +137,35 @@ def test_a_wrong_keyword_is_one_config_error_naming_it(keywords: dict[str, Any],
 async def test_an_empty_prompt_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="the prompt is empty"):
         await Agent(model="m", no_servers=True, env={"OPENROUTER_API_KEY": TEST_KEY}, cwd=tmp_path).run("  ")
+
+
+async def test_run_with_an_output_schema_gives_a_pydantic_object(tmp_path: Path) -> None:
+    from pydantic import BaseModel
+
+    from tests.loopback import catalog_model
+
+    class Sum(BaseModel):
+        expression: str
+        value: int
+
+    catalog = [catalog_model("test/model", supported_parameters=("tools", "response_format"))]
+    with ScriptedOpenRouter(
+        reply('{"expression": "2+3", "value": 5}'),
+        reply('{"expression": "2+3"}'),
+        reply('{"expression": "2+3", "value": "five"}'),
+        reply('{"value": "five"}'),
+        catalog=catalog,
+    ) as server:
+        async with Agent(
+            model="test/model", no_servers=True, env=env_for(server, tmp_path), cwd=tmp_path
+        ) as agent:
+            good = await agent.run("2+3?", output_schema=Sum)
+            bad = await agent.run("2+3?", output_schema=Sum)
+            plain = await agent.run("2+3?", output_schema={"type": "object"})
+        server.assert_clean()
+    assert good.data == Sum(expression="2+3", value=5)
+    assert good.output == '{"expression": "2+3", "value": 5}'
+    assert server.chat_bodies[0]["response_format"]["json_schema"]["schema"]["title"] == "Sum"
+    assert server.chat_bodies[0]["response_format"]["json_schema"]["strict"] is True
+    assert bad.error is not None and bad.error.type == "OutputSchemaError"
+    assert plain.data == {"value": "five"}

@@ -36,6 +36,9 @@ MODEL_OUTPUT_LIMIT = 4096
 COMPLETION_TOKENS = 30
 FEATURES_SERVER = str(Path(__file__).parents[1] / "fixtures" / "mcp_client_features_server.py")
 
+NO_DETAILS = {"cached_tokens": 0, "cache_write_tokens": 0, "reasoning_tokens": 0}
+"""The usage fields these runs leave at zero."""
+
 
 def prompt_tokens(body: dict[str, Any]) -> int:
     """The prompt tokens of a request: four characters a token, four tokens of framing a message."""
@@ -138,7 +141,7 @@ def test_cost_is_estimated_from_catalog_prices_when_the_response_has_none(tmp_pa
         done = run(server, tmp_path, "--no-servers", "--json")
     assert done.code == 0, done.stderr
     usage = {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500}
-    estimated = {**usage, "cost": pytest.approx(0.002), "cost_source": "estimated"}
+    estimated = {**usage, "cost": pytest.approx(0.002), "cost_source": "estimated", **NO_DETAILS}
     result = done.json()
     assert result["usage"] == estimated
     assert result["usage_by_model"] == {"test/model": estimated}
@@ -188,6 +191,7 @@ def test_usage_is_summed_per_model_when_a_fallback_answers(tmp_path: Path) -> No
             "total_tokens": 15,
             "cost": 0.001,
             "cost_source": "reported",
+            **NO_DETAILS,
         },
         "test/backup": {
             "prompt_tokens": 1000,
@@ -195,6 +199,7 @@ def test_usage_is_summed_per_model_when_a_fallback_answers(tmp_path: Path) -> No
             "total_tokens": 1100,
             "cost": pytest.approx(0.0012),
             "cost_source": "estimated",
+            **NO_DETAILS,
         },
     }
     assert result["usage"] == {
@@ -203,6 +208,7 @@ def test_usage_is_summed_per_model_when_a_fallback_answers(tmp_path: Path) -> No
         "total_tokens": 1115,
         "cost": pytest.approx(0.0022),
         "cost_source": "mixed",
+        **NO_DETAILS,
     }
 
 
@@ -228,6 +234,7 @@ def test_a_completion_sampled_for_a_server_counts_toward_the_run(tmp_path: Path,
         "total_tokens": 52,
         "cost": pytest.approx(0.007),
         "cost_source": "reported",
+        **NO_DETAILS,
     }
     assert list(result["usage_by_model"]) == ["test/model"]
 

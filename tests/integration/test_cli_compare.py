@@ -48,8 +48,9 @@ def test_json_has_one_run_object_per_model_showing_how_each_kind_did(tmp_path: P
     assert runs[3]["tool_calls"][0]["output"].startswith("Invalid arguments for tool 'add': '")
     assert [run["usage"]["cost"] for run in runs] == [0.002, 0.002, 0.003, 0.002, 0.002]
     assert set(runs[0]) == {
-        "requested_model", "output", "stop_reason", "model", "models_tried", "tool_protocol", "turns",
-        "tool_calls", "usage", "usage_by_model", "duration_ms", "error", "servers", "session_id",
+        "requested_model", "output", "data", "stop_reason", "model", "models_tried", "tool_protocol",
+        "turns", "tool_calls", "usage", "usage_by_model", "generation_ids", "duration_ms", "error", "servers",
+        "session_id",
     }  # fmt: skip
     # One server process serves every model's run.
     assert re.findall(r"· server (\S+): (\d+) tools", done.stderr) == [(Path(sys.executable).name, "9")]

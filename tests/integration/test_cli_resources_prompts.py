@@ -56,7 +56,10 @@ def test_resources_are_labelled_user_messages_before_the_prompt(tmp_path: Path) 
     )
     assert done.code == 0, done.stderr
     assert messages == [
-        {"role": "system", "content": "Be brief."},
+        {  # the default model is Anthropic's: its system prompt is a cache breakpoint
+            "role": "system",
+            "content": [{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}],
+        },
         {"role": "user", "content": readme_block()},
         {
             "role": "user",

@@ -23,6 +23,7 @@ from tests.loopback import (
 FIXTURE = f"{sys.executable} {FIXTURE_SERVER}"
 RESULT_KEYS = {
     "output",
+    "data",
     "stop_reason",
     "model",
     "models_tried",
@@ -31,6 +32,7 @@ RESULT_KEYS = {
     "tool_calls",
     "usage",
     "usage_by_model",
+    "generation_ids",
     "duration_ms",
     "error",
     "servers",

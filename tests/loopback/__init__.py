@@ -10,9 +10,11 @@ Usage::
 """
 
 from tests.loopback.catalog import catalog_model
+from tests.loopback.endpoints import endpoint
 from tests.loopback.history import check_request
 from tests.loopback.key import key_info
 from tests.loopback.records import RecordedRequest, Route, Violation
+from tests.loopback.request_schema import check_shape
 from tests.loopback.server import ScriptedOpenRouter
 from tests.loopback.steps import (
     Call,
@@ -22,13 +24,16 @@ from tests.loopback.steps import (
     Step,
     StreamFault,
     UsageReport,
+    availability_error,
     call,
+    credits_error,
     delayed,
     drop,
     error,
     error_chunk,
     last_tool_result,
     last_user_text,
+    rate_limit_error,
     raw_error,
     reply,
     stall,
@@ -46,16 +51,21 @@ __all__ = [
     "StreamFault",
     "UsageReport",
     "Violation",
+    "availability_error",
     "call",
     "catalog_model",
     "check_request",
+    "check_shape",
+    "credits_error",
     "delayed",
     "drop",
+    "endpoint",
     "error",
     "error_chunk",
     "key_info",
     "last_tool_result",
     "last_user_text",
+    "rate_limit_error",
     "raw_error",
     "reply",
     "stall",

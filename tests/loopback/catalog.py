@@ -11,9 +11,24 @@ __all__ = ["catalog_model", "filter_catalog"]
 
 
 def filter_catalog(catalog: Sequence[Mapping[str, Any]], query: Mapping[str, list[str]]) -> list[Any]:
-    """Apply ``?supported_parameters=a,b`` like OpenRouter: models supporting all of them."""
+    """Apply ``?supported_parameters=a,b`` and ``?output_modalities=`` (default ``text``) like OpenRouter.
+
+    Models supporting every listed parameter and giving one of the listed outputs (``all``: any).
+    """
     wanted = {p for value in query.get("supported_parameters", []) for p in value.split(",") if p}
-    return [m for m in catalog if wanted <= set(m.get("supported_parameters") or ())]
+    outputs = {m for value in query.get("output_modalities", ["text"]) for m in value.split(",") if m}
+    return [
+        m
+        for m in catalog
+        if wanted <= set(m.get("supported_parameters") or ())
+        and ("all" in outputs or not outputs.isdisjoint(_outputs(m)))
+    ]
+
+
+def _outputs(model: Mapping[str, Any]) -> list[str]:
+    architecture = model.get("architecture")
+    found = architecture.get("output_modalities") if isinstance(architecture, Mapping) else None
+    return [m for m in found if isinstance(m, str)] if isinstance(found, list) else ["text"]
 
 
 def catalog_model(

@@ -16,9 +16,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.loopback import wire
+from tests.loopback import embeddings, routing, wire
 from tests.loopback.catalog import filter_catalog
+from tests.loopback.endpoints import endpoints_answer
 from tests.loopback.records import RecordedRequest, Route
+from tests.loopback.request_schema import MAX_ROUTE_MODELS
 from tests.loopback.steps import Delayed, ErrorReply, Reply, Step, StreamFault
 
 if TYPE_CHECKING:
@@ -27,8 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["API_PREFIX", "MAX_ROUTE_MODELS", "HttpServer"]
 
 API_PREFIX = "/api/v1"
-MAX_ROUTE_MODELS = 3
-"""OpenRouter rejects a ``models`` array longer than this."""
 
 
 class HttpServer(ThreadingHTTPServer):
@@ -113,8 +113,23 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(401, wire.error_body(401, denied))
         elif self.command == "GET" and url.path == f"{API_PREFIX}/models":
             self._send_json(200, {"data": filter_catalog(owner.catalog, parse_qs(url.query))})
+        elif self.command == "GET" and _is_endpoints(url.path):
+            self._send_json(*endpoints_answer(url.path.removeprefix(f"{API_PREFIX}/models/"), owner.catalog))
         elif self.command == "GET" and url.path == f"{API_PREFIX}/key":
-            self._send_json(200, {"data": dict(owner.key)})
+            if isinstance(owner.key, ErrorReply):
+                self._send_error(owner.key)
+            else:
+                self._send_json(200, {"data": dict(owner.key)})
+        elif self.command == "GET" and url.path == f"{API_PREFIX}/generation":
+            self._send_json(*owner.generations.answer(parse_qs(url.query)))
+        elif self.command == "GET" and url.path == f"{API_PREFIX}/embeddings/models":
+            self._send_json(200, {"data": embeddings.embedding_models(owner.catalog)})
+        elif self.command == "POST" and url.path == f"{API_PREFIX}/embeddings":
+            answer = owner.embeddings.answer(None if bad_json else body)
+            if isinstance(answer, ErrorReply):
+                self._send_error(answer)
+            else:
+                self._send_json(200, answer)
         elif self.command == "POST" and url.path == f"{API_PREFIX}/chat/completions":
             if bad_json or not isinstance(body, dict):
                 owner._fail(f"request #{number}: body is not a JSON object")
@@ -138,31 +153,41 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _chat(self, number: int, body: dict[str, Any]) -> None:
         owner = self.server.owner
-        violation = owner._admit(number, body)
-        if violation is not None:
-            metadata = {"raw": violation, "provider_name": "Loopback"}
-            self._send_json(400, wire.error_body(400, "Provider returned error", metadata))
+        rejected = owner._admit(number, body)
+        if rejected is not None:
+            self._send_error(rejected)
             return
-        route = _route_models(body)
-        if route is not None and len(body["models"]) > MAX_ROUTE_MODELS:
+        effective = owner._effective(number, body)  # with its preset's settings
+        if isinstance(effective, ErrorReply):
+            self._send_error(effective)
+            return
+        route = _route_models({**effective, "model": body.get("model")})  # ids as requested
+        if route is not None and len(effective["models"]) > MAX_ROUTE_MODELS:
             self._send_json(400, wire.error_body(400, "'models' array must have 3 items or fewer."))
             return
         tried: list[str] = []
-        for model in route or [body.get("model")]:
-            step = owner._next_step(number, model)
-            if step is None:
-                message = f"loopback script exhausted: no step left for model {model!r} (request #{number})"
-                self._send_json(500, wire.error_body(500, message))
-                return
-            resolved = self._resolve(step, body)
-            if resolved is None:
-                return
-            answered = str(model or "openrouter/auto")
-            tried.append(answered)
-            if route is not None and isinstance(resolved, ErrorReply) and len(tried) < len(route):
+        candidates: list[Any] = route or [body.get("model")]
+        for position, model in enumerate(candidates, 1):
+            answered = owner._answering(model)
+            resolved: Reply | ErrorReply | StreamFault | None
+            requested = [str(m) for m in candidates if m]
+            resolved = routing.unavailable(answered, requested, effective, owner.catalog)
+            if resolved is None:  # some endpoint may serve it: take the model's step
+                step = owner._next_step(number, model)
+                if step is None:
+                    message = (
+                        f"loopback script exhausted: no step left for model {model!r} (request #{number})"
+                    )
+                    self._send_json(500, wire.error_body(500, message))
+                    return
+                resolved = self._resolve(step, body)
+                if resolved is None:
+                    return
+                tried.append(str(model or "openrouter/auto"))
+            if route is not None and isinstance(resolved, ErrorReply) and position < len(route):
                 continue  # OpenRouter falls back to the next model before the first token
             if route is not None:
-                final = None if isinstance(resolved, ErrorReply) else answered
+                final = None if isinstance(resolved, ErrorReply) else str(model)
                 owner._route(Route(number, tuple(route), tuple(tried), final))
             self._answer(resolved, body, answered)
             return
@@ -193,6 +218,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(step)
         elif isinstance(step, Reply):
             ids, gen_id = owner._call_ids(step), owner._gen_id()
+            owner.generations.record(gen_id, step, model=model, streamed=streamed)
             if streamed:
                 chunks = wire.reply_chunks(step, gen_id=gen_id, model=model, call_ids=ids)
                 self._stream(wire.sse_body(chunks, keepalives=step.keepalives), gen_id, step.framing)
@@ -246,7 +272,7 @@ class _Handler(BaseHTTPRequestHandler):
             data = step.raw_body.encode()
         else:
             code = step.code if step.code is not None else step.status
-            data = json.dumps(wire.error_body(code, step.message, step.metadata)).encode()
+            data = json.dumps(wire.error_body(code, step.message, step.metadata, step.fields)).encode()
         self.send_response(step.status)
         self.send_header("Content-Type", step.content_type)
         self.send_header("Content-Length", str(len(data)))
@@ -287,3 +313,9 @@ def _route_models(body: Mapping[str, Any]) -> list[str] | None:
         if isinstance(model, str) and model and model not in order:
             order.append(model)
     return order
+
+
+def _is_endpoints(path: str) -> bool:
+    """``/api/v1/models/{author}/{slug}/endpoints``."""
+    rest = path.removeprefix(f"{API_PREFIX}/models/")
+    return rest != path and rest.endswith("/endpoints") and rest.count("/") == 2

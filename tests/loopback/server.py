@@ -15,11 +15,15 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
+from tests.loopback import routing
+from tests.loopback.embeddings import EmbeddingsService
+from tests.loopback.generation import Generations
 from tests.loopback.handler import API_PREFIX, HttpServer
 from tests.loopback.history import check_request, continues
 from tests.loopback.key import key_info
 from tests.loopback.records import RecordedRequest, Route, Violation
-from tests.loopback.steps import Reply, Step, StreamFault
+from tests.loopback.request_schema import check_shape, rejection_message
+from tests.loopback.steps import ErrorReply, Reply, Step, StreamFault
 
 __all__ = ["ScriptedOpenRouter"]
 
@@ -36,13 +40,28 @@ class ScriptedOpenRouter:
     :mod:`tests.loopback.simulated`). A model with a queue or a behaviour never takes the defaults.
 
     ``key`` is what ``GET /key`` answers about the calling key (the ``data`` object, see
-    :func:`tests.loopback.key.key_info`; default: a key without a credit limit).
+    :func:`tests.loopback.key.key_info`; default: a key without a credit limit), or an error
+    step to answer it with.
+
+    ``GET /generation?id=`` answers for every reply the server sent (:attr:`generations`);
+    ``generations_unknown_for`` makes each id answer 404 that many times first, as a fresh
+    generation does on OpenRouter.
 
     A request with OpenRouter's ``models`` routing array (at most 3, else a 400 as OpenRouter
     answers) tries ``model`` and then each listed model in order, one step from each model's
     queue: an error step (an HTTP error before the first token) moves on to the next model,
     the last model's error is returned, and the model that answers is named in the response's
     ``model``. :attr:`routes` records what each such request tried.
+
+    Every chat body is first checked as OpenRouter checks it (``strict_shapes``, see
+    :mod:`tests.loopback.request_schema`): a body that fails is answered 400 and recorded as a
+    violation. Model ids resolve as OpenRouter answers them (:mod:`tests.loopback.routing`):
+    routing variants name the base model, ``@preset/NAME`` and ``MODEL@preset/NAME`` use
+    ``presets`` (unknown: 404), ``~vendor/family-latest`` uses ``aliases`` or the newest catalog
+    model of the family, ``openrouter/auto`` answers with ``auto_model`` (default: the first
+    catalog model with tools). Only the response's ``model`` changes: steps still come from the
+    queue of the id as requested. A catalog entry with ``endpoints`` is served only when the
+    request's ``provider`` preferences leave one of them (else OpenRouter's 404 availability error).
     """
 
     def __init__(
@@ -51,12 +70,25 @@ class ScriptedOpenRouter:
         models: Mapping[str, Sequence[Step]] | None = None,
         behaviours: Mapping[str | None, Callable[[dict[str, Any]], Step]] | None = None,
         catalog: Sequence[Mapping[str, Any]] = (),
-        key: Mapping[str, Any] | None = None,
+        key: Mapping[str, Any] | ErrorReply | None = None,
+        generations_unknown_for: int = 0,
         api_key: str | None = None,
         strict_history: bool = True,
+        strict_shapes: bool = True,
+        presets: Mapping[str, Mapping[str, Any]] | None = None,
+        aliases: Mapping[str, str] | None = None,
+        auto_model: str | None = None,
     ) -> None:
         self.catalog: list[Mapping[str, Any]] = list(catalog)
-        self.key: Mapping[str, Any] = key if key is not None else key_info()
+        self.presets: dict[str, Mapping[str, Any]] = dict(presets or {})
+        self.aliases: dict[str, str] = dict(aliases or {})
+        self.auto_model = auto_model
+        self.strict_shapes = strict_shapes
+        self.key: Mapping[str, Any] | ErrorReply = key if key is not None else key_info()
+        self.generations = Generations(generations_unknown_for)
+        """Answers ``GET /generation`` (see :mod:`tests.loopback.generation`)."""
+        self.embeddings = EmbeddingsService()
+        """Answers ``POST /embeddings`` (see :mod:`tests.loopback.embeddings`)."""
         self._behaviours: dict[str | None, Callable[[dict[str, Any]], Step]] = dict(behaviours or {})
         self.strict_history = strict_history
         self._api_key = api_key
@@ -67,6 +99,7 @@ class ScriptedOpenRouter:
         self._requests: list[RecordedRequest] = []
         self._violations: list[Violation] = []
         self._routes: list[Route] = []
+        self._unrequired: list[int] = []
         self._failures: list[str] = []
         # accepted chat requests: (request number, messages, whether it sent tools)
         self._turns: list[tuple[int, list[Any], bool]] = []
@@ -157,6 +190,21 @@ class ScriptedOpenRouter:
             return list(self._routes)
 
     @property
+    def provider_prefs(self) -> list[Any]:
+        """The ``provider`` object of every chat body as sent (None when it had none), in order."""
+        return [b.get("provider") if isinstance(b, dict) else None for b in self.chat_bodies]
+
+    @property
+    def unrequired(self) -> list[int]:
+        """Requests that sent ``tools`` or ``response_format`` without ``provider.require_parameters``.
+
+        OpenRouter accepts them (and may route to an endpoint that ignores those parameters), so
+        they are not violations; a test asserts this is empty when the runtime should require them.
+        """
+        with self._lock:
+            return list(self._unrequired)
+
+    @property
     def violations(self) -> list[Violation]:
         """Requests rejected by the history checks."""
         with self._lock:
@@ -205,8 +253,23 @@ class ScriptedOpenRouter:
             return "No cookie auth credentials found"
         return None if auth == f"Bearer {self._api_key}" else "User not found."
 
-    def _admit(self, number: int, body: Any) -> str | None:
-        """Run the history checks; record and return the violation text, or None and remember the turn."""
+    def _admit(self, number: int, body: Any) -> ErrorReply | None:
+        """Check the body as OpenRouter would, then the history as a strict provider would.
+
+        Returns the 400 to answer (and records the violation), or None and remembers the turn.
+        """
+        if self.strict_shapes and (shape := check_shape(body)):
+            with self._lock:
+                self._violations.append(Violation(number, "; ".join(shape)))
+            return ErrorReply(400, rejection_message(shape))
+        violation = self._check_history(number, body)
+        if violation is None:
+            return None
+        return ErrorReply(
+            400, "Provider returned error", metadata={"raw": violation, "provider_name": "Loopback"}
+        )
+
+    def _check_history(self, number: int, body: Any) -> str | None:
         if not self.strict_history:
             return None
         problems = check_request(body)
@@ -237,6 +300,26 @@ class ScriptedOpenRouter:
                 return self._behaviours[key]
             self._failures.append(f"request #{number}: script exhausted: no step left for model {model!r}")
             return None
+
+    def _effective(self, number: int, body: dict[str, Any]) -> dict[str, Any] | ErrorReply:
+        """The request with its preset applied; notes one that does not require its parameters."""
+        effective = routing.with_preset(body, self.presets)
+        if not isinstance(effective, ErrorReply) and routing.needs_required_parameters(effective):
+            with self._lock:
+                self._unrequired.append(number)
+        return effective
+
+    def _answering(self, requested: object) -> str:
+        """The model id the response names for a request of ``requested``."""
+        if not isinstance(requested, str) or not requested:
+            return "openrouter/auto"  # no model: the account's default (kept as before)
+        return routing.answering_model(
+            requested,
+            presets=self.presets,
+            aliases=self.aliases,
+            catalog=self.catalog,
+            auto_model=self.auto_model,
+        )
 
     def _route(self, route: Route) -> None:
         with self._lock:

@@ -20,7 +20,9 @@ __all__ = [
     "Step",
     "StreamFault",
     "UsageReport",
+    "availability_error",
     "call",
+    "credits_error",
     "delayed",
     "detail_text",
     "drop",
@@ -28,6 +30,7 @@ __all__ = [
     "error_chunk",
     "last_tool_result",
     "last_user_text",
+    "rate_limit_error",
     "raw_error",
     "reply",
     "stall",
@@ -67,6 +70,7 @@ class UsageReport:
     cost: float | None = 0.001
     reasoning_tokens: int = 0
     cached_tokens: int = 0
+    cache_write_tokens: int = 0
 
     def to_wire(self) -> dict[str, Any]:
         """The ``usage`` object of reference §3 (``cost`` left out when None)."""
@@ -74,7 +78,11 @@ class UsageReport:
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "total_tokens": self.prompt_tokens + self.completion_tokens,
-            "prompt_tokens_details": {"cached_tokens": self.cached_tokens, "audio_tokens": 0},
+            "prompt_tokens_details": {
+                "cached_tokens": self.cached_tokens,
+                "cache_write_tokens": self.cache_write_tokens,
+                "audio_tokens": 0,
+            },
             "completion_tokens_details": {"reasoning_tokens": self.reasoning_tokens},
         }
         if self.cost is not None:
@@ -139,12 +147,14 @@ class ErrorReply:
     """An HTTP error before any token: OpenRouter's ``{"error": {...}}`` body, or ``raw_body``.
 
     ``code`` defaults to the status; a status of 200 gives the "error envelope in a 200" quirk.
+    ``fields`` are more members of the ``error`` object (``error_type``, ``availability``, ...).
     """
 
     status: int
     message: str = "Provider returned error"
     code: int | str | None = None
     metadata: Mapping[str, Any] | None = None
+    fields: Mapping[str, Any] | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     raw_body: str | None = None
     content_type: str = "application/json"
@@ -216,6 +226,132 @@ def error(
     if retry_after is not None:
         all_headers["Retry-After"] = f"{retry_after:g}"
     return ErrorReply(status, message, code=code, metadata=metadata, headers=all_headers)
+
+
+AVAILABILITY_ERROR_TYPES: Mapping[str, str] = {
+    "model_not_found": "invalid_request",
+    "wrong_endpoint": "invalid_request",
+    "no_endpoints": "not_found",
+    "model_deprecated": "not_found",
+    "model_unavailable_upstream": "not_found",
+    "capacity_exhausted": "rate_limit_exceeded",
+    "temporarily_unavailable": "provider_overloaded",
+    "region_restricted": "permission_denied",
+    "privacy_restricted": "not_found",
+    "constraint_filtered": "not_found",
+    "free_variant_ended": "not_found",
+}
+"""``availability.code`` → ``error_type`` (ORD api_reference/errors-and-debugging.mdx, table of codes)."""
+
+CREDITS_URL = "https://openrouter.ai/settings/credits"
+
+
+def availability_error(
+    status: int,
+    message: str,
+    *,
+    code: str,
+    retryable: bool,
+    retry_after: float | None = None,
+    fallback_models: Sequence[str] = (),
+    requested_models: Sequence[str] = (),
+    excluded_by: Sequence[str] | None = None,
+    constraint: Mapping[str, str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> ErrorReply:
+    """A model availability error: the envelope plus ``error_type``, ``http_status`` and ``availability``.
+
+    As ORD api_reference/errors-and-debugging.mdx ("Model availability errors") shows it:
+    ``code``, ``retryable``, ``requested_models`` and ``docs_url`` are always there, the other
+    fields only when given; ``retry_after`` is also sent as the ``Retry-After`` header.
+    ``constraint`` is ``{"field", "detail"}`` (``constraint_filtered``, ``wrong_endpoint``).
+    """
+    availability: dict[str, Any] = {"code": code, "retryable": retryable}
+    if retry_after is not None:
+        availability["retry_after"] = retry_after
+    availability["requested_models"] = list(requested_models)
+    if excluded_by is not None:
+        availability["excluded_by"] = list(excluded_by)
+    if fallback_models:
+        availability["fallback_models"] = list(fallback_models)
+    if constraint is not None:
+        availability["constraint"] = dict(constraint)
+    availability["docs_url"] = f"https://openrouter.ai/docs/errors#{code}"
+    fields = {
+        "error_type": AVAILABILITY_ERROR_TYPES.get(code, "unmapped"),
+        "http_status": status,
+        "availability": availability,
+    }
+    all_headers = dict(headers or {})
+    if retry_after is not None:
+        all_headers["Retry-After"] = f"{retry_after:g}"
+    return ErrorReply(status, message, metadata=metadata, fields=fields, headers=all_headers)
+
+
+def credits_error(
+    kind: Literal["balance", "never_purchased", "max_tokens", "key_limit"] = "balance",
+    *,
+    requested_tokens: int = 64000,
+    affordable_tokens: int = 2666,
+    metadata: Mapping[str, Any] | None = None,
+) -> ErrorReply:
+    """A 402 in OpenRouter's words (reference §6 and the bodies quoted in public issues).
+
+    ``balance``: out of credits; ``never_purchased``: a new account's key; ``max_tokens``: the
+    request's ``max_tokens`` is more than the balance affords; ``key_limit``: the key's own
+    credit limit is reached.
+    """
+    messages = {
+        "balance": f"Insufficient credits. Add more using {CREDITS_URL}",
+        "never_purchased": (
+            "Insufficient credits. This account never purchased credits. Make sure your key is on the "
+            f"correct account or org, and if so, purchase more at {CREDITS_URL}"
+        ),
+        "max_tokens": (
+            "This request requires more credits, or fewer max_tokens. "
+            f"You requested up to {requested_tokens} tokens, but can only afford {affordable_tokens}. "
+            f"To increase, visit {CREDITS_URL} and add more credits"
+        ),
+        "key_limit": (
+            f"More credits are required to run this request. {requested_tokens} token capacity required, "
+            f"{affordable_tokens} available. To increase, visit https://openrouter.ai/settings/keys and "
+            "create a key with a higher limit"
+        ),
+    }
+    return ErrorReply(402, messages[kind], metadata=metadata)
+
+
+FREE_DAILY_LIMIT = (
+    "Rate limit exceeded: free-models-per-day. Add 10 credits to unlock 1000 free model requests per day"
+)
+
+
+def rate_limit_error(
+    message: str = FREE_DAILY_LIMIT,
+    *,
+    limit: int = 50,
+    remaining: int = 0,
+    reset_ms: int = 1_743_638_400_000,
+    retry_after: float | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> ErrorReply:
+    """OpenRouter's own 429 (a platform limit such as the free-model daily cap), reference §6.
+
+    The ``X-RateLimit-*`` values go out as headers and again in ``metadata.headers`` (the reset
+    as epoch milliseconds, as captured bodies show); ``retry_after`` adds ``Retry-After``.
+    """
+    limits = {
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset": str(reset_ms),
+    }
+    all_headers = {**limits, **(headers or {})}
+    if retry_after is not None:
+        all_headers["Retry-After"] = f"{retry_after:g}"
+    body_metadata = {"headers": limits, "provider_name": None, **(metadata or {})}
+    return ErrorReply(429, message, metadata=body_metadata, headers=all_headers)
 
 
 def raw_error(status: int, body: str, *, content_type: str = "text/html") -> ErrorReply:

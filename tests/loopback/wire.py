@@ -32,9 +32,14 @@ PROCESSING = ": OPENROUTER PROCESSING\n\n"
 FRAGMENT_SIZES = (1, 2, 3)
 
 
-def error_body(code: int | str, message: str, metadata: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """OpenRouter's error envelope ``{"error": {"code", "message", "metadata"?}}``."""
-    inner: dict[str, Any] = {"code": code, "message": message}
+def error_body(
+    code: int | str,
+    message: str,
+    metadata: Mapping[str, Any] | None = None,
+    fields: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """OpenRouter's error envelope ``{"error": {"code", "message", ...fields, "metadata"?}}``."""
+    inner: dict[str, Any] = {"code": code, "message": message, **(fields or {})}
     if metadata is not None:
         inner["metadata"] = dict(metadata)
     return {"error": inner}

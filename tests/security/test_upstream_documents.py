@@ -27,7 +27,7 @@ async def fetch(path: str) -> object:
     async with httpx.AsyncClient() as client:
         if path == "key":
             return await fetch_key_info(client, BASE, KEY)
-        return await fetch_catalog_raw(client, BASE, KEY)
+        return await fetch_catalog_raw(client, BASE, KEY, "chat")
 
 
 @pytest.mark.parametrize("path", ["key", "models"])

@@ -79,21 +79,31 @@ def test_a_free_suffix_marks_the_model_free_before_any_catalog() -> None:
         (
             "anthropic/claude-3.7-sonnet:thinking",
             CapabilityLayer(
-                "vendor rule (anthropic)", CapabilityFacts(tool_choice=("auto", "none"), reasoning=True)
+                "vendor rule (anthropic)",
+                CapabilityFacts(tool_choice=("auto", "none"), reasoning=True, cache_breakpoints=True),
             ),
         ),
-        ("anthropic/claude-3.7-sonnet", None),
+        (
+            "anthropic/claude-3.7-sonnet",
+            CapabilityLayer("vendor rule (anthropic)", CapabilityFacts(cache_breakpoints=True)),
+        ),
         (
             "google/gemini-2.5-flash",
-            CapabilityLayer("vendor rule (google)", CapabilityFacts(tool_schema_profile="gemini")),
+            CapabilityLayer(
+                "vendor rule (google)", CapabilityFacts(tool_schema_profile="gemini", cache_breakpoints=True)
+            ),
         ),
         (
             "~google/gemini-flash-latest",
-            CapabilityLayer("vendor rule (google)", CapabilityFacts(tool_schema_profile="gemini")),
+            CapabilityLayer(
+                "vendor rule (google)", CapabilityFacts(tool_schema_profile="gemini", cache_breakpoints=True)
+            ),
         ),
         (
             "google/gemma-3-27b-it:free",
-            CapabilityLayer("vendor rule (google)", CapabilityFacts(tool_schema_profile="gemini")),
+            CapabilityLayer(
+                "vendor rule (google)", CapabilityFacts(tool_schema_profile="gemini", cache_breakpoints=True)
+            ),
         ),
         ("gemini-2.5-flash", None),
         ("o1-mini", None),

@@ -119,9 +119,10 @@ ERROR_CASES = [
     (
         "unknown capability",
         "models:\n  acme/m:\n    tools: true\n",
-        "models.acme/m.tools: unknown field; expected one of: audio_input, completion_price, "
-        "context_length, free, image_input, max_completion_tokens, native_tools, parallel_tool_calls, "
-        "prompt_price, reasoning, request_price, structured_outputs, tool_choice, tool_schema_profile",
+        "models.acme/m.tools: unknown field; expected one of: audio_input, cache_breakpoints, "
+        "completion_price, context_length, free, image_input, max_completion_tokens, native_tools, "
+        "parallel_tool_calls, prompt_price, reasoning, request_price, structured_outputs, tool_choice, "
+        "tool_schema_profile",
     ),
     (
         "wrong type",

@@ -101,7 +101,7 @@ def test_the_store_file_holds_hashed_endpoints_and_json_facts(tmp_path: Path) ->
     (key,) = document["endpoints"]
     assert "secret" not in path.read_text()
     assert document == {
-        "format": 1,
+        "format": 2,
         "endpoints": {
             key: {"acme/m": {"facts": {"prompt_price": "5E-7"}, "probed_at": "2026-04-05T06:07:08Z"}}
         },
@@ -113,7 +113,7 @@ def test_the_store_file_holds_hashed_endpoints_and_json_facts(tmp_path: Path) ->
     [
         "{broken",
         "[]",
-        '{"format": 2, "endpoints": {}}',
+        '{"format": 3, "endpoints": {}}',
         '{"format": 1, "endpoints": []}',
     ],
     ids=["broken json", "wrong shape", "unknown format", "endpoints not a mapping"],

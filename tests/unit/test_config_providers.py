@@ -297,8 +297,9 @@ def test_a_type_error_in_the_api_key_field_does_not_show_the_value(cwd: Path) ->
         ),
         (
             ("reserve_tokens: 2000", "reserve_tokens: 2000\n  temperature: 0.2"),
-            "config.temperature: unknown field; expected one of: api_endpoint, api_key, context_window, "
-            "default_model, fallback_models, headers, max_retries, reserve_tokens, timeout_seconds",
+            "config.temperature: unknown field; expected one of: api_endpoint, api_key, auto_fallback, "
+            "context_window, default_model, fallback_models, headers, max_retries, prompt_cache, provider, "
+            "reasoning, reserve_tokens, timeout_seconds",
         ),
         (
             ("provider_name: openrouter", "provider_name: openrouter\nmodels: []"),

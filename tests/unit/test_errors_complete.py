@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import BaseModel
 
 from agent import errors
 from agent.cli.common import internal_error
@@ -43,6 +44,19 @@ def _server_start() -> AgentError:
             return failed.error
 
     return anyio.run(start)
+
+
+def _schema_not_met() -> AgentError:
+    from agent.result import RunResult
+    from agent.structured import as_instance, schema_of
+
+    class Answer(BaseModel):
+        value: int
+
+    result = RunResult(data={"value": "x"})
+    as_instance(result, Answer)
+    assert result.exception is not None and schema_of(Answer)["required"] == ["value"]
+    return result.exception
 
 
 def _replay_past_the_end() -> AgentError:
@@ -89,6 +103,7 @@ REACHED_BY: dict[type[AgentError], Callable[[], AgentError]] = {
     errors.ResponseLimitError: lambda: _raised(lambda: SSEDecoder().feed(b"x" * (17 * 2**20))),
     errors.ServerStartError: _server_start,
     errors.ReplayDivergedError: lambda: _replay_past_the_end(),
+    errors.OutputSchemaError: lambda: _schema_not_met(),
 }
 """How each concrete class is reached; base classes (below) are reached through their children."""
 

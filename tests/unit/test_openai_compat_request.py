@@ -135,6 +135,7 @@ async def test_request_carries_history_tools_settings_and_reasoning_details_verb
         "max_tokens": 512,
         "temperature": 0.2,
         "usage": {"include": True},
+        "provider": {"require_parameters": True},
     }
     assert (request.method, str(request.url)) == ("POST", "https://openrouter.test/api/v1/chat/completions")
     headers = {
@@ -164,6 +165,7 @@ async def test_streamed_request_asks_for_a_stream_with_usage() -> None:
         "stream": True,
         "stream_options": {"include_usage": True},
         "usage": {"include": True},
+        "provider": {"require_parameters": True},
     }
 
 

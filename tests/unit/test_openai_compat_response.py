@@ -123,7 +123,7 @@ EXPECTED = ModelResponse(
         reasoning=REASONING,
         reasoning_details=[DETAIL, ENCRYPTED],
     ),
-    usage=Usage(prompt_tokens=120, completion_tokens=30, total_tokens=150, cost=0.00042),
+    usage=Usage(prompt_tokens=120, completion_tokens=30, total_tokens=150, cost=0.00042, reasoning_tokens=12),
     finish_reason="tool_calls",
     native_finish_reason="tool_use",
     model=MODEL,
