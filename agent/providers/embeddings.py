@@ -30,7 +30,7 @@ from agent.errors import BadResponseError, ConfigError, ProviderError, ResponseL
 from agent.messages import Usage
 from agent.providers.http_body import read_body
 from agent.providers.http_errors import connection_error, error_from_body, error_from_response
-from agent.providers.openai_compat import APP_TITLE, APP_URL, MAX_BODY_SIZE, MAX_ERROR_BODY_SIZE
+from agent.providers.openai_compat import MAX_BODY_SIZE, MAX_ERROR_BODY_SIZE, request_headers
 from agent.providers.retry_policy import retry_delay
 
 __all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_CONCURRENCY", "Embeddings", "embed_texts"]
@@ -199,17 +199,7 @@ class _Sender:
         self.max_retries = max_retries
         self.sleep = sleep
         self.rng = rng
-        headers = {
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            "HTTP-Referer": APP_URL,
-            "X-OpenRouter-Title": APP_TITLE,
-            "X-Title": APP_TITLE,
-        }
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        headers.update(extra_headers or {})
-        self.headers = httpx.Headers(headers)
+        self.headers = request_headers(self.api_key, extra_headers, Accept="application/json")
 
     async def send(self, batch: list[str]) -> _Answer:
         body: dict[str, Any] = {"model": self.model, "input": batch, "encoding_format": "float"}

@@ -48,6 +48,7 @@ __all__ = [
     "MAX_ROUTE_MODELS",
     "OpenAICompatibleModel",
     "create_http_client",
+    "request_headers",
 ]
 
 APP_URL = "https://github.com/agent-runtime/agent"
@@ -94,6 +95,27 @@ def create_http_client(
     )
 
 
+def request_headers(
+    api_key: str | None, extra_headers: Mapping[str, str] | None = None, **more: str
+) -> httpx.Headers:
+    """The headers of every request to the API: JSON, attribution, the key (if any), then extras.
+
+    ``more`` adds headers by name (``Accept="application/json"``) before ``extra_headers``,
+    which override everything.
+    """
+    headers = {
+        "Content-Type": "application/json",
+        **{name.replace("_", "-"): value for name, value in more.items()},
+        "HTTP-Referer": APP_URL,
+        "X-OpenRouter-Title": APP_TITLE,
+        "X-Title": APP_TITLE,
+    }
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    headers.update(extra_headers or {})
+    return httpx.Headers(headers)
+
+
 class OpenAICompatibleModel:
     """A :class:`~agent.providers.base.ChatModel` that POSTs to ``{base_url}/chat/completions``.
 
@@ -135,16 +157,7 @@ class OpenAICompatibleModel:
         self._url = f"{self._base_url}/chat/completions"
         self._api_key = api_key or None
         self.provider_name = provider_name
-        headers = {
-            "Content-Type": "application/json",
-            "HTTP-Referer": APP_URL,
-            "X-OpenRouter-Title": APP_TITLE,
-            "X-Title": APP_TITLE,
-        }
-        if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key}"
-        headers.update(extra_headers or {})
-        self._headers = httpx.Headers(headers)  # normalised once, not on every request
+        self._headers = request_headers(self._api_key, extra_headers)  # built once, not per request
 
     def __repr__(self) -> str:
         route = f", route_models={list(self._route)!r}" if len(self._route) > 1 else ""
