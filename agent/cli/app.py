@@ -14,15 +14,20 @@ from typing import Annotated, Any, Literal
 import typer
 
 from agent import __version__
-from agent.cli.options import COMPARE_OPTIONS, QUERY_OPTIONS, RUN_OPTIONS, command
+from agent.cli.options import CHAT_OPTIONS, COMPARE_OPTIONS, QUERY_OPTIONS, RUN_OPTIONS, command
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="agent",
-    help="Run LLM agents that use MCP tools, through OpenRouter or any OpenAI-compatible API.",
+    help="Run LLM agents that use MCP tools, through OpenRouter or any OpenAI-compatible API.\n\n"
+    "Every command takes -h. At a terminal the output is styled; --plain, NO_COLOR or a pipe "
+    "make it plain text.\n\n"
+    "Examples:\n"
+    '  agent run "summarise the CSVs in ./data" -s fs:./data\n'
+    "  agent models --tools --search qwen\n"
+    "  agent completion bash > ~/.local/share/bash-completion/completions/agent",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -39,13 +44,30 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
+    plain: Annotated[
+        bool,
+        typer.Option(
+            "--plain",
+            envvar="AGENT_PLAIN",
+            help="Plain text, no colours, spinners or live tables, even at a terminal "
+            "(as with NO_COLOR or TERM=dumb).",
+        ),
+    ] = False,
 ) -> None:
     """Run LLM agents that use MCP tools."""
+    from agent.cli import style
+
+    style.PLAIN = plain
 
 
 def _own(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
     """A parameter of one command only (the table holds the shared ones)."""
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+
+
+def _examples(*lines: str) -> str:
+    """The help's closing paragraph: command lines to copy (no ``[...]``: help text is rich markup)."""
+    return "\n\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 _PROMPT = _own(
@@ -73,6 +95,18 @@ def _run(values: dict[str, Any]) -> int:
     from agent.cli.run import execute
 
     return execute(values)
+
+
+def _chat(values: dict[str, Any]) -> int:
+    from agent.cli.chat import execute
+
+    return execute(values)
+
+
+def _query(values: dict[str, Any]) -> int:
+    from agent.cli.run import execute
+
+    return execute(values, answer_only=True)
 
 
 def _models(values: dict[str, Any]) -> int:
@@ -119,7 +153,12 @@ command(
     "run",
     _run,
     help="Run an agent on PROMPT with tools from MCP servers until the model answers.\n\n"
-    "With no --server, every enabled server of the MCP config is attached.",
+    "With no --server, every enabled server of the MCP config is attached."
+    + _examples(
+        'agent run "summarise the CSVs in ./data" -s fs:./data',
+        'agent run "what is 17 * 23?" -s calc -m openai/gpt-4o-mini',
+        "agent run - --json < task.txt",
+    ),
     agent_options=RUN_OPTIONS,
     output_options=("json_output", "events", "verbose"),
     own=[_RUN_PROMPT],
@@ -127,17 +166,39 @@ command(
 command(
     app,
     "query",
-    _run,
-    help="Ask one question (as in mcp-cli); tools come from the configured or given servers.",
+    _query,
+    help="Ask one question (as in mcp-cli) and print only the answer; tools come from the configured "
+    "or given servers.\n\nstdout carries the final answer alone, once the run is done; stderr stays "
+    "empty unless something goes wrong (--verbose shows the servers, tool calls and turns)."
+    + _examples('agent query "What is 2**10?" --provider openrouter --model openai/gpt-4o-mini -s calc'),
     agent_options=QUERY_OPTIONS,
     own=[_PROMPT],
+)
+command(
+    app,
+    "chat",
+    _chat,
+    help="Chat with the agent: each message is a run that carries the conversation on, as one session.\n\n"
+    "At a terminal: Enter sends, Esc Enter or a line ending in \\ starts a new line, Ctrl-C cancels "
+    "a turn, Ctrl-D leaves; /help lists the slash commands (/model, /fallback, /tools, /servers, "
+    "/cost, /clear, /save, /resume). Otherwise each line of stdin is a message, answered on stdout; "
+    "exit 0 when every turn completed, else the exit code of the first that did not. The limits "
+    "(--max-turns, --max-cost, --timeout...) apply to each turn."
+    + _examples(
+        "agent chat -s fs -s calc",
+        "agent chat --continue",
+        "agent chat --resume 3f2a -m openai/gpt-4o-mini",
+    ),
+    agent_options=CHAT_OPTIONS,
+    output_options=("verbose",),
 )
 command(
     app,
     "models",
     _models,
     help="List the endpoint's models: tool support, context, prices per million tokens.\n\n"
-    "The catalog is cached for a day. Exit 1 when it cannot be fetched and there is no cache.",
+    "The catalog is cached for a day. Exit 1 when it cannot be fetched and there is no cache."
+    + _examples("agent models --tools --search claude", "agent models --free --sort context"),
     agent_options=("provider", "config"),
     output_options=("json_output",),
     own=[
@@ -192,7 +253,11 @@ command(
     "terminal; --lines makes each non-blank line a text. Prints a summary (count, dimensions, "
     "model, tokens, cost); --json one object with every vector, --jsonl one "
     '{"index", "embedding"} line per text. Exit 2 for bad input, 4 when the key is refused or '
-    "out of credits, 1 for other provider errors.",
+    "out of credits, 1 for other provider errors."
+    + _examples(
+        'agent embed "hello" "world" -m openai/text-embedding-3-small',
+        "agent embed -f notes.txt --lines --jsonl -m openai/text-embedding-3-small",
+    ),
     agent_options=("provider", "config"),
     output_options=("json_output", "verbose"),
     own=[
@@ -261,7 +326,7 @@ command(
     _key,
     help="Show the API key's credits used, its limit and what remains, and its rate limits.\n\n"
     "From OpenRouter's GET /key; the key itself is never shown. Exit 4 when the key is refused, "
-    "2 when none is configured.",
+    "2 when none is configured." + _examples("agent key", "agent key --json"),
     agent_options=("provider", "config"),
     output_options=("json_output",),
 )
@@ -276,7 +341,11 @@ command(
     "`agent run --protocol auto` uses them. --providers probes each provider endpoint of the model "
     "instead (the native checks, each request pinned to it; endpoints without tools are listed, "
     "not probed); later runs then prefer the providers that passed. Exit 0 when probing ran, even "
-    "with failing verdicts; 1 only if every model errored (4 if the API key was refused).",
+    "with failing verdicts; 1 only if every model errored (4 if the API key was refused)."
+    + _examples(
+        "agent probe openai/gpt-4o-mini qwen/qwen3-32b",
+        "agent probe meta-llama/llama-3.3-70b-instruct --providers --markdown report.md",
+    ),
     agent_options=("provider", "config", "retries"),
     own=[
         _own("model_ids", Annotated[list[str], typer.Argument(metavar="MODEL", help="Model ids to probe.")]),
@@ -321,7 +390,11 @@ command(
     help="Run PROMPT on several models at once: outcome, turns, tool calls, tokens, cost, time.\n\n"
     "The MCP servers start once and are shared by every model's run: tools that keep state "
     "(files, databases, memory) see every run's changes. Exit 0 when at least one model "
-    "completed; otherwise the exit code of the first model's run.",
+    "completed; otherwise the exit code of the first model's run."
+    + _examples(
+        'agent compare "list the files here" -s fs -m openai/gpt-4o-mini -m qwen/qwen3-32b',
+        'agent compare "add 2 and 3" -s calc -m mistralai/mistral-small --providers --json',
+    ),
     agent_options=COMPARE_OPTIONS,
     own=[
         _PROMPT,
@@ -355,7 +428,8 @@ command(
     _listing("servers"),
     help="List the MCP servers: status, transport, protocol version, start-up time, what each offers."
     + _LISTING_NOTE
-    + " Exit 0 when the listing worked, also with failed servers (their rows say why).",
+    + " Exit 0 when the listing worked, also with failed servers (their rows say why)."
+    + _examples("agent servers", "agent servers -s fs -s calc --json"),
     agent_options=_INVENTORY_OPTIONS,
 )
 command(
@@ -363,7 +437,8 @@ command(
     "tools",
     _listing("tools"),
     help="List the tools of the MCP servers: the name the model sees, hints, arguments, description."
-    + _LISTING_NOTE,
+    + _LISTING_NOTE
+    + _examples("agent tools -s fs", "agent tools --mcp-config mcp.json --json"),
     agent_options=_INVENTORY_OPTIONS,
 )
 command(
@@ -371,7 +446,8 @@ command(
     "prompts",
     _listing("prompts"),
     help="List the prompts of the MCP servers and their arguments (use one with `agent run --prompt`)."
-    + _LISTING_NOTE,
+    + _LISTING_NOTE
+    + _examples("agent prompts --mcp-config mcp.json"),
     agent_options=_INVENTORY_OPTIONS,
 )
 command(
@@ -379,9 +455,94 @@ command(
     "resources",
     _listing("resources"),
     help="List the resources and resource templates of the MCP servers (add one with `agent run --resource`)."
-    + _LISTING_NOTE,
+    + _LISTING_NOTE
+    + _examples("agent resources -s fs:./docs"),
     agent_options=_INVENTORY_OPTIONS,
 )
+
+
+@app.command()
+def init(
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            "-p", "--provider", help="Provider to set up (default: openrouter), or its file's name."
+        ),
+    ] = None,
+    endpoint: Annotated[
+        str | None,
+        typer.Option("--endpoint", metavar="URL", help="Set up an OpenAI-compatible endpoint (named by -p)."),
+    ] = None,
+    model: Annotated[str | None, typer.Option("-m", "--model", help="The default model.")] = None,
+    key_env: Annotated[
+        str | None,
+        typer.Option(
+            "--key-env", metavar="VAR", help="The key is in this environment variable (not stored)."
+        ),
+    ] = None,
+    key_stdin: Annotated[
+        bool, typer.Option("--key-stdin", help="Read the key from stdin and store it (secrets.env, 0600).")
+    ] = False,
+    servers: Annotated[
+        list[str] | None,
+        typer.Option(
+            "-s",
+            "--server",
+            metavar="SPEC",
+            help="Add an MCP server: files[:DIR], calculator, db:FILE, filesystem[:DIR], memory, time, "
+            "git, fetch, a command line or a URL; NAME=SPEC names it. Repeatable.",
+        ),
+    ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option("-y", "--yes", help="Ask nothing: defaults for what no flag gives; replace entries."),
+    ] = False,
+    no_verify: Annotated[
+        bool, typer.Option("--no-verify", help="Do not check the key (GET /key) or the model.")
+    ] = False,
+) -> None:
+    """Set up agent: provider, API key, default model, MCP servers (asked at a terminal, or by flags).
+
+    Files are written at the end, after showing them; the key only if you ask (secrets.env, 0600).
+
+    Exit 2: a flag is missing without a terminal; 4: the key was refused; 130: stopped, nothing written.
+
+    Examples:
+      agent init
+      agent init --key-env OPENROUTER_API_KEY -m openai/gpt-4o-mini -s files -y
+    """
+    from agent.cli.init import InitArgs, execute
+
+    args = InitArgs(provider, endpoint, model, key_env, key_stdin, servers or [], yes, no_verify)
+    raise typer.Exit(execute(args))
+
+
+@app.command("config")
+def config_command(
+    provider: Annotated[
+        str | None, typer.Option("-p", "--provider", help="Provider name (default: openrouter).")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Provider file or config directory.")
+    ] = None,
+    mcp_config: Annotated[
+        Path | None, typer.Option("--mcp-config", help="MCP servers file (mcpServers JSON or YAML).")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Show the configuration in force: which files are used or ignored, and the effective values.
+
+    Keys are shown masked. Exit 2 when a file in force is wrong (the rest is still shown).
+
+    Examples:
+      agent config
+      agent config --json
+    """
+    from agent.cli.show_config import execute
+
+    raise typer.Exit(
+        execute(provider=provider, config=config, mcp_config=mcp_config, json_output=json_output)
+    )
 
 
 @app.command()
@@ -394,20 +555,104 @@ def trust(
 ) -> None:
     """Trust a directory's ./config/ files and .env (they are ignored until you do).
 
-    Trust is recorded with a hash of each file: a file that changes, appears or goes away
-    needs trusting again.
+    Trust is recorded with a hash of each file: a changed, new or removed file needs trusting again.
+
+    Examples:
+      agent trust
+      agent trust --list
+      agent trust ~/src/project --forget
     """
     from agent.cli.trust import TrustArgs, execute
 
     raise typer.Exit(execute(TrustArgs(directory=directory, list_only=list_only, forget=forget)))
 
 
+def _serve(values: dict[str, Any]) -> int:
+    from agent.cli.serve import execute
+
+    return execute(values)
+
+
+def _serve_options() -> tuple[str, ...]:
+    from agent.cli.serve import SERVE_OPTIONS
+
+    return SERVE_OPTIONS
+
+
+command(
+    app,
+    "serve",
+    _serve,
+    help="Serve the agent as an MCP server (stdio, or streamable HTTP with --http) for MCP hosts.\n\n"
+    "Tools: run_task (a task for the agent, with its servers, model and limits: the options given "
+    "here are every run's defaults, and a host can only tighten the limits or choose among these "
+    "servers by name), list_models, probe_models. Tool calls that need approval are refused "
+    "unless --yes or --approve-with is given. --http binds loopback addresses only, unless "
+    "--allow-remote, which needs a bearer token in $AGENT_SERVE_TOKEN (or --token-env). "
+    "Exit 0 when the host disconnects, 2 for a usage or configuration error."
+    + _examples("agent serve -s fs -s calc", "agent serve --http 8765 -s calc"),
+    agent_options=_serve_options(),
+    output_options=("verbose",),
+    own=[
+        _own(
+            "http",
+            Annotated[
+                str | None,
+                typer.Option(
+                    "--http",
+                    metavar="HOST:PORT",
+                    help="Serve streamable HTTP at http://HOST:PORT/mcp instead of stdio (PORT alone: "
+                    "127.0.0.1; 0: any free port).",
+                ),
+            ],
+            None,
+        ),
+        _own(
+            "allow_remote",
+            Annotated[
+                bool,
+                typer.Option("--allow-remote", help="Allow a non-loopback --http address (needs a token)."),
+            ],
+            False,
+        ),
+        _own(
+            "token_env",
+            Annotated[
+                str,
+                typer.Option(
+                    "--token-env",
+                    metavar="VAR",
+                    help="The environment variable holding the bearer token HTTP clients must send.",
+                ),
+            ],
+            "AGENT_SERVE_TOKEN",
+        ),
+        _own(
+            "roots_from_host",
+            Annotated[
+                bool,
+                typer.Option(
+                    "--roots-from-host/--no-roots-from-host",
+                    help="Narrow the bundled fs server to the host's roots in each run_task.",
+                ),
+            ],
+            True,
+        ),
+    ],
+)
+
+
 sessions_app = typer.Typer(
     help="The sessions kept of every run: list, show, export, remove (carry one on with "
-    "`agent run --continue` or `--resume ID`).",
+    "`agent run --continue` or `--resume ID`)."
+    + _examples("agent sessions list --here", "agent sessions show 3f2a", "agent run --continue 'and then?'"),
     no_args_is_help=True,
 )
 app.add_typer(sessions_app, name="sessions")
+
+from agent.cli.batch import batch_app  # noqa: E402 (a command group; its commands import on use)
+
+app.add_typer(batch_app, name="batch")
 
 
 @sessions_app.command("list")
@@ -416,7 +661,14 @@ def sessions_list(
     limit: Annotated[int, typer.Option("--limit", help="Show at most N sessions.", min=1)] = 20,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON list.")] = False,
 ) -> None:
-    """List sessions, the most recent first."""
+    """List sessions, the most recent first.
+
+    Each row: the id (its start is enough to show, export or resume it), when, model, cost, first prompt.
+
+    Examples:
+      agent sessions list
+      agent sessions list --here --limit 5 --json
+    """
     from agent.cli.sessions import list_sessions
 
     raise typer.Exit(list_sessions(here=here, limit=limit, json_output=json_output))
@@ -424,7 +676,13 @@ def sessions_list(
 
 @sessions_app.command("show")
 def sessions_show(session: Annotated[str, typer.Argument(help="A session id, or the start of one.")]) -> None:
-    """Show a session as a readable transcript."""
+    """Show a session as a readable transcript.
+
+    The messages as sent and received, tool calls and their results included.
+
+    Example:
+      agent sessions show 3f2a
+    """
     from agent.cli.sessions import show
 
     raise typer.Exit(show(session))
@@ -438,7 +696,14 @@ def sessions_export(
     ] = "jsonl",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to FILE, not stdout.")] = None,
 ) -> None:
-    """Export a session: its messages exactly as sent, and its events."""
+    """Export a session: its messages exactly as sent, and its events.
+
+    jsonl writes the records `--transcript` writes; md a readable transcript.
+
+    Examples:
+      agent sessions export 3f2a > session.jsonl
+      agent sessions export 3f2a --format md -o session.md
+    """
     from agent.cli.sessions import export
 
     raise typer.Exit(export(session, fmt=fmt, output=output))
@@ -448,10 +713,35 @@ def sessions_export(
 def sessions_rm(
     sessions: Annotated[list[str], typer.Argument(help="Session ids, or the start of each.")],
 ) -> None:
-    """Remove sessions with everything stored of them."""
+    """Remove sessions with everything stored of them.
+
+    A removed session cannot be shown or carried on any more.
+
+    Example:
+      agent sessions rm 3f2a 9c01
+    """
     from agent.cli.sessions import remove
 
     raise typer.Exit(remove(sessions))
+
+
+@app.command()
+def completion(
+    shell: Annotated[str, typer.Argument(metavar="SHELL", help="bash, zsh or fish (also powershell, pwsh).")],
+) -> None:
+    """Print the shell completion script for SHELL (`agent --install-completion` installs it).
+
+    Load it in your shell's start-up file, or write it where the shell looks for completions.
+
+    Examples:
+      agent completion bash > ~/.local/share/bash-completion/completions/agent
+      agent completion zsh > "${fpath[1]}/_agent"
+      agent completion fish > ~/.config/fish/completions/agent.fish
+      agent --install-completion
+    """
+    from agent.cli.completion import script
+
+    raise typer.Exit(script(shell))
 
 
 def main(*, whole_process: bool = True) -> None:
@@ -466,6 +756,9 @@ def main(*, whole_process: bool = True) -> None:
 
     install()
     import agent.cli
+    from agent.cli import style
+
+    style.PLAIN = False  # until the root callback reads --plain (a process may run several commands)
 
     agent.cli.FREEZE_HEAP_AFTER_START = whole_process
     try:
@@ -478,7 +771,7 @@ def main(*, whole_process: bool = True) -> None:
         where = ctx.command_path if ctx is not None else "agent"
         message = " ".join(str(format_message()).split())
         if message:  # empty when the help was shown because no arguments were given
-            sys.stderr.write(f"error: {where}: {message} (see '{where} --help')\n")
+            style.write_line(sys.stderr, f"error: {where}: {message} (see '{where} --help')")
         sys.exit(int(getattr(exc, "exit_code", 2)))
     except typer.Abort:
         sys.stderr.write("aborted\n")

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 import anyio
 
 from agent.cli.exit_codes import EXIT_INTERRUPTED
-from agent.cli.render import describe_error
+from agent.cli.render import show_error
+from agent.cli.style import write_line
 from agent.errors import AgentError, ConfigError
 
 if TYPE_CHECKING:
@@ -30,9 +31,8 @@ __all__ = [
 
 
 def warn(message: str, level: str = "warning") -> None:
-    """One line for the user on stderr."""
-    sys.stderr.write(f"{level}: {message}\n")
-    sys.stderr.flush()
+    """One line for the user on stderr (coloured by its level at a terminal, above a live display)."""
+    write_line(sys.stderr, f"{level}: {message}")
 
 
 def check_choice(value: str | None, choices: Sequence[str], source: str) -> None:
@@ -96,8 +96,7 @@ def run_sync(body: Callable[[], int], *, verbose: bool = False) -> int:
         except BaseExceptionGroup as group:
             raise first_agent_error(group) from group
     except AgentError as exc:
-        for line in describe_error(exc, verbose=verbose):
-            sys.stderr.write(line + "\n")
+        show_error(exc, verbose=verbose)
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")

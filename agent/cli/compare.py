@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,11 +19,13 @@ from agent.cli.common import read_prompt, run_command, warn
 from agent.cli.exit_codes import EXIT_OK, exit_code_for
 from agent.cli.options import split_values
 from agent.cli.render import HumanRenderer
+from agent.cli.style import styled
 from agent.cli.tables import format_cost, format_duration, text_table
 from agent.cli.terminal import json_safe
 from agent.errors import ConfigError, ProviderError
 from agent.events import (
     Event,
+    ModelResponded,
     Notice,
     ProtocolSwitched,
     Retrying,
@@ -37,6 +40,7 @@ from agent.result import RunResult
 from agent.text import one_line
 
 if TYPE_CHECKING:
+    from agent.cli.boards import Board
     from agent.core.agent import Agent
 
 __all__ = ["compare_lines", "execute"]
@@ -60,13 +64,23 @@ class _Entry:
 
 
 class _ModelEvents:
-    """Shows one model's warnings (and, verbose, its tool calls) on stderr, tagged with the model."""
+    """Shows one model's warnings (and, verbose, its tool calls) on stderr, tagged with the model.
 
-    def __init__(self, model: str, verbose: bool) -> None:
+    At a terminal its row of the live table says how far the run got.
+    """
+
+    def __init__(self, model: str, verbose: bool, board: Board | None = None) -> None:
         self.model = model
         self.verbose = verbose
+        self.board = board
+        self.turns = 0
+        self.calls = 0
 
     def __call__(self, event: Event) -> None:
+        if self.board is not None and isinstance(event, ModelResponded | ToolCallFinished):
+            self.turns += isinstance(event, ModelResponded)
+            self.calls += isinstance(event, ToolCallFinished)
+            self.board.note(self.model, f"{_count(self.turns, 'turn')}, {_count(self.calls, 'tool call')}")
         tag = f"[{self.model}]"
         if isinstance(event, Notice):
             warn(f"{tag} {event.message}", level=event.level)
@@ -85,23 +99,27 @@ def _calls(result: RunResult) -> str:
     return f"{len(result.tool_calls)} ({errors} failed)" if errors else str(len(result.tool_calls))
 
 
+_HEADERS = ["MODEL", "OUTCOME", "PROTOCOL", "TURNS", "TOOL CALLS", "TOKENS", "COST", "TIME"]
+_RIGHT = {3, 4, 5, 6, 7}
+
+
+def _cells(model: str, result: RunResult) -> list[str]:
+    return [
+        model,
+        result.stop_reason,
+        result.tool_protocol,
+        str(result.turns),
+        _calls(result),
+        f"{result.usage.total_tokens:,}",
+        format_cost(result.usage.cost),
+        format_duration(result.duration_ms),
+    ]
+
+
 def compare_lines(entries: Sequence[tuple[str, RunResult]]) -> list[str]:
     """The table on stdout (outcome, turns, tool calls, tokens, cost, time), then each answer's start."""
-    headers = ["MODEL", "OUTCOME", "PROTOCOL", "TURNS", "TOOL CALLS", "TOKENS", "COST", "TIME"]
-    rows = [
-        [
-            model,
-            result.stop_reason,
-            result.tool_protocol,
-            str(result.turns),
-            _calls(result),
-            f"{result.usage.total_tokens:,}",
-            format_cost(result.usage.cost),
-            format_duration(result.duration_ms),
-        ]
-        for model, result in entries
-    ]
-    lines = [*text_table(headers, rows, right={3, 4, 5, 6, 7}), ""]
+    rows = [_cells(model, result) for model, result in entries]
+    lines = [*text_table(_HEADERS, rows, right=_RIGHT), ""]
     width = max(len(model) for model, _ in entries)
     for model, result in entries:
         text = f"error: {result.error.message}" if result.error is not None else result.output
@@ -142,34 +160,73 @@ async def _main(agent_values: dict[str, Any], output: OutputOptions, own: dict[s
         raise Refused("agent compare does not ask (--yes or --approve-with CMD approves it)")
 
     agent = Agent(options, on_event=servers_and_notices, approve_tool=no_questions)
+    renderer.waiting("starting")
     async with agent:
+        renderer.clear_progress()
         if own["providers"]:
             entries = await _provider_entries(agent, models)
-        async with anyio.create_task_group() as tg:
-            for entry in entries:
-                if entry.result.error is None:  # (a model whose endpoints could not be listed)
-                    tg.start_soon(_run_one, agent, prompt, entry, limiter, output.verbose)
+        board = _board(entries) if styled(sys.stderr) else None
+        with board if board is not None else nullcontext():
+            async with anyio.create_task_group() as tg:
+                for entry in entries:
+                    if entry.result.error is None:  # (a model whose endpoints could not be listed)
+                        tg.start_soon(_run_one, agent, prompt, entry, limiter, output.verbose, board)
     if output.json_output:
         objects = [_json(e) for e in entries]
         sys.stdout.write(json_safe(json.dumps(objects, ensure_ascii=False)) + "\n")
     else:
-        sys.stdout.write("\n".join(compare_lines([(e.label, e.result) for e in entries])) + "\n")
+        _table(compare_lines([(e.label, e.result) for e in entries]))
     if any(e.result.stop_reason == "completed" for e in entries):
         return EXIT_OK
     return exit_code_for(entries[0].result)
 
 
+def _board(entries: Sequence[_Entry]) -> Board:
+    """The live table at a terminal: a row per model run, filled in when the run ends."""
+    from agent.cli.boards import Board
+
+    board = Board(sys.stderr, _HEADERS, right=_RIGHT)
+    for entry in entries:
+        board.add(entry.label, entry.label)
+        if entry.result.error is not None:
+            board.finish(entry.label, _cells(entry.label, entry.result))
+    return board
+
+
+def _table(lines: list[str]) -> None:
+    """The final table on stdout: plain text, its outcomes coloured at a terminal."""
+    if not styled(sys.stdout):
+        sys.stdout.write("\n".join(lines) + "\n")
+        return
+    from agent.cli.boards import styled_table
+    from agent.cli.screen import console_for, draw
+
+    console = console_for(sys.stdout)
+    for line in styled_table(lines):
+        draw(console, line)
+
+
 async def _run_one(
-    agent: Agent, prompt: str, entry: _Entry, limiter: anyio.CapacityLimiter, verbose: bool
+    agent: Agent,
+    prompt: str,
+    entry: _Entry,
+    limiter: anyio.CapacityLimiter,
+    verbose: bool,
+    board: Board | None = None,
 ) -> None:
     """Run the task on ``entry.model`` (bounded by ``--concurrency``) and keep the result."""
     async with limiter:
+        if board is not None:
+            board.start(entry.label, entry.label)
         entry.result = result = await agent.run(
             prompt,
             model=entry.model,
             pin_provider=entry.provider,
-            on_event=_ModelEvents(entry.label, verbose),
+            on_event=_ModelEvents(entry.label, verbose, board),
         )
+    if board is not None:
+        board.finish(entry.label, _cells(entry.label, result))
+        return
     turns, calls = _count(result.turns, "turn"), _count(len(result.tool_calls), "tool call")
     took = format_duration(result.duration_ms)
     warn(f"{entry.label}: {result.stop_reason}, {turns}, {calls} ({took})", level="info")

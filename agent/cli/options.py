@@ -25,6 +25,7 @@ from agent.options import (
 )
 
 __all__ = [
+    "CHAT_OPTIONS",
     "COMPARE_OPTIONS",
     "POLICY_OPTIONS",
     "QUERY_OPTIONS",
@@ -95,6 +96,21 @@ COMPARE_OPTIONS = (
     *TRACING_OPTIONS,
 )
 """``agent compare``: everything of a run but the model (``-m`` names several) and streaming."""
+_NOT_IN_CHAT = (
+    "schema",
+    "tool_choice",
+    "resources",
+    "server_prompt",
+    "prompt_args",
+    "record",
+    "replay",
+    "replay_tools",
+    "transcript",
+)
+CHAT_OPTIONS = tuple(name for name in RUN_OPTIONS if name not in _NOT_IN_CHAT)
+"""``agent chat``: a run's options (the limits apply per turn), but what shapes one run only: an
+output schema, a forced tool choice, an opening (resources, a server prompt), and the files a run
+writes alone (recording, replay, transcript)."""
 
 Handler = Callable[[dict[str, Any]], int]
 

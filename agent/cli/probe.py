@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from contextlib import nullcontext
 from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from agent.cli.common import run_command, warn
 from agent.cli.exit_codes import EXIT_OK
 from agent.cli.options import split_values
+from agent.cli.style import styled
 from agent.cli.tables import format_cost, format_duration, markdown_table, text_table
 from agent.cli.terminal import json_safe
 from agent.errors import ConfigError
@@ -19,7 +21,7 @@ from agent.options import OutputOptions
 
 if TYPE_CHECKING:
     from agent.core.probing import EndpointProbe, ProbePlan, ProvidersPlan
-    from agent.models.probe import Check, ModelProbe
+    from agent.models.probe import Check, CheckResult, ModelProbe
 
 __all__ = ["execute", "probe_lines", "provider_lines"]
 
@@ -109,15 +111,19 @@ async def _main(agent_values: dict[str, Any], output: OutputOptions, own: dict[s
     settle_project_trust(interactive=not output.json_output)
     if own["providers"]:
         return await _providers(options, models, checks, output, own)
+    live = _LiveProbe(models, checks) if styled(sys.stderr) else None
     async with Agent(options) as agent:
-        plans, note = await probe_models(
-            agent,
-            models,
-            concurrency=own["concurrency"],
-            check_timeout=own["check_timeout"],
-            on_done=_done,
-            checks=checks,
-        )
+        with live.board if live is not None else nullcontext():
+            plans, note = await probe_models(
+                agent,
+                models,
+                concurrency=own["concurrency"],
+                check_timeout=own["check_timeout"],
+                on_done=_done if live is None else live.done,
+                checks=checks,
+                on_start=None if live is None else live.start,
+                on_check=None if live is None else live.check,
+            )
     if note:
         warn(note)
     for plan in plans:
@@ -133,13 +139,97 @@ async def _main(agent_values: dict[str, Any], output: OutputOptions, own: dict[s
     if output.json_output:
         sys.stdout.write(json_safe(json.dumps([_json(p) for p in plans], ensure_ascii=False)) + "\n")
     else:
-        sys.stdout.write("\n".join(probe_lines(probes)) + "\n")
+        _table(probe_lines(probes))
     if own["markdown"] is not None:
         _write(own["markdown"], "\n".join(markdown_lines(probes)))
     if all(p.errored for p in probes):
         codes = {p.exit_code for p in probes}
         return codes.pop() if len(codes) == 1 else 1
     return EXIT_OK
+
+
+def _table(lines: list[str]) -> None:
+    """The final table on stdout: plain text, its verdicts coloured at a terminal."""
+    if not styled(sys.stdout):
+        sys.stdout.write("\n".join(lines) + "\n")
+        return
+    from agent.cli.boards import styled_table
+    from agent.cli.screen import console_for, draw
+
+    console = console_for(sys.stdout)
+    for line in styled_table(lines):
+        draw(console, line)
+
+
+class _LiveProbe:
+    """The live table at a terminal: a row per model (or per model and provider), filled in check by check.
+
+    The checks of a row are one cell, a coloured character each (``✓✓✗-···``), so the table fits
+    the terminal; the final table on stdout has a column per check.
+    """
+
+    def __init__(self, models: Sequence[str], checks: Sequence[Check], *, providers: bool = False) -> None:
+        from agent.cli.boards import Board
+
+        self.total = len(checks)
+        self.verdicts: dict[str, list[str]] = {}
+        head = ["MODEL", "PROVIDER", "QUANT"] if providers else ["MODEL"]
+        self.column = len(head)
+        """The column of the checks."""
+        headers = [*head, "CHECKS", "VERDICT" if providers else "PASSED", "COST", "TIME"]
+        right = {len(headers) - 1, len(headers) - 2, len(headers) - 3}
+        legend = [
+            "checks: " + " ".join(c.name for c in checks),
+            "✓ pass  ✗ fail  ! error  - skipped  · to come",
+        ]
+        self.board = Board(sys.stderr, headers, right=right, notes=legend)
+        if not providers:
+            for model in models:
+                self.board.add(model, model)
+
+    def start(self, plan: ProbePlan) -> None:
+        self._start(plan.model, plan.model)
+
+    def _start(self, key: str, model: str) -> None:
+        from agent.cli.boards import verdict_symbols
+
+        self.board.start(key, model)
+        self.verdicts[key] = []
+        self.board.set(key, self.column, verdict_symbols([], self.total))
+
+    def check(self, plan: ProbePlan, result: CheckResult) -> None:
+        self._check(plan.model, result)
+
+    def _check(self, key: str, result: CheckResult) -> None:
+        from agent.cli.boards import verdict_symbols
+
+        verdicts = self.verdicts.setdefault(key, [])
+        verdicts.append(result.verdict)
+        self.board.set(key, self.column, verdict_symbols(verdicts, self.total))
+
+    def _finish(self, key: str, cells: list[str], probe: ModelProbe | None) -> None:
+        from agent.cli.boards import verdict_symbols
+
+        checks = verdict_symbols([c.verdict for c in probe.checks], self.total) if probe else "-"
+        first, rest = cells[: self.column], cells[self.column + self.total :]
+        self.board.finish(key, [*first, checks, *rest])
+
+    def done(self, plan: ProbePlan) -> None:
+        assert plan.probe is not None
+        self._finish(plan.model, _cells(plan.probe), plan.probe)
+
+    def endpoint_start(self, plan: ProvidersPlan, row: EndpointProbe) -> None:
+        key = f"{plan.model} @ {row.endpoint.slug}"
+        self._start(key, plan.model)
+        self.board.set(key, 1, row.endpoint.slug)
+        self.board.set(key, 2, row.endpoint.quantization or "-")
+
+    def endpoint_check(self, plan: ProvidersPlan, row: EndpointProbe, result: CheckResult) -> None:
+        self._check(f"{plan.model} @ {row.endpoint.slug}", result)
+
+    def endpoint_done(self, plan: ProvidersPlan, row: EndpointProbe) -> None:
+        cells = _provider_cells(plan, row, self.total)
+        self._finish(f"{plan.model} @ {row.endpoint.slug}", cells, row.probe)
 
 
 def _done(plan: ProbePlan) -> None:
@@ -179,22 +269,7 @@ def provider_lines(
 ) -> list[str]:
     """The table on stdout: one row per provider endpoint, then why checks did not pass."""
     headers = ["MODEL", "PROVIDER", "QUANT", *(c.name for c in checks), "VERDICT", "COST", "TIME"]
-    rows = []
-    for plan in plans:
-        for row in plan.endpoints:
-            probe, endpoint = row.probe, row.endpoint
-            cells = [c.verdict for c in probe.checks] if probe else ["-"] * len(checks)
-            rows.append(
-                [
-                    plan.model,
-                    endpoint.slug,
-                    endpoint.quantization or "-",
-                    *cells,
-                    _VERDICTS[row.verdict],
-                    format_cost(probe.cost) if probe else "-",
-                    format_duration(probe.latency_ms) if probe else "-",
-                ]
-            )
+    rows = [_provider_cells(plan, row, len(checks)) for plan in plans for row in plan.endpoints]
     right = {len(headers) - 2, len(headers) - 1}
     lines = (markdown_table if markdown else text_table)(headers, rows, right=right)
     for plan in plans:
@@ -212,6 +287,21 @@ def provider_lines(
     return lines
 
 
+def _provider_cells(plan: ProvidersPlan, row: EndpointProbe, checks: int) -> list[str]:
+    """One provider endpoint's row: model, provider, quantization, verdicts, cost, time."""
+    probe, endpoint = row.probe, row.endpoint
+    cells = [c.verdict for c in probe.checks] if probe else ["-"] * checks
+    return [
+        plan.model,
+        endpoint.slug,
+        endpoint.quantization or "-",
+        *cells,
+        _VERDICTS[row.verdict],
+        format_cost(probe.cost) if probe else "-",
+        format_duration(probe.latency_ms) if probe else "-",
+    ]
+
+
 async def _providers(
     options: Any, models: list[str], checks: Sequence[Check], output: OutputOptions, own: dict[str, Any]
 ) -> int:
@@ -219,15 +309,19 @@ async def _providers(
     from agent.core.probing import probe_providers
     from agent.core.provider_verdicts import ranked
 
+    live = _LiveProbe(models, checks, providers=True) if styled(sys.stderr) else None
     async with Agent(options) as agent:
-        plans, note = await probe_providers(
-            agent,
-            models,
-            checks=checks,
-            concurrency=own["concurrency"],
-            check_timeout=own["check_timeout"],
-            on_done=_endpoint_done,
-        )
+        with live.board if live is not None else nullcontext():
+            plans, note = await probe_providers(
+                agent,
+                models,
+                checks=checks,
+                concurrency=own["concurrency"],
+                check_timeout=own["check_timeout"],
+                on_done=_endpoint_done if live is None else live.endpoint_done,
+                on_start=None if live is None else live.endpoint_start,
+                on_check=None if live is None else live.endpoint_check,
+            )
     if note:
         warn(note)
     for plan in plans:
@@ -247,7 +341,7 @@ async def _providers(
     if output.json_output:
         sys.stdout.write(json_safe(json.dumps([_provider_json(p) for p in plans], ensure_ascii=False)) + "\n")
     elif any(plan.endpoints for plan in plans):
-        sys.stdout.write("\n".join(provider_lines(plans, checks)) + "\n")
+        _table(provider_lines(plans, checks))
     if own["markdown"] is not None:
         report = ["# agent probe --providers", "", *provider_lines(plans, checks, markdown=True), ""]
         _write(own["markdown"], "\n".join(report))

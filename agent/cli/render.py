@@ -5,8 +5,12 @@ a turn handed to a fallback model) is marked where it stops. When the answer str
 terminal (a pipe, a file), streamed text is held per turn and written once the turn's response
 is final, so a discarded partial answer never reaches it.
 
-A tool's progress is one line at a terminal, redrawn in place and replaced by the call's result
-line; elsewhere (a pipe, a file) it is not shown. Server log messages are shown with
+At a styled terminal (:mod:`agent.cli.style`) a spinner says what is awaited and for how long
+(the model's first token, servers starting, running tools with their progress messages), the
+answer is drawn as Markdown (:mod:`agent.cli.markdown_stream`), lines are coloured, errors are
+red with a hint, and a footer sums the run up; drawing is :mod:`agent.cli.screen`'s. Unstyled
+(``rich=False``), a tool's progress is one line redrawn in place and replaced by the call's
+result line; elsewhere (a pipe, a file) it is not shown. Server log messages are shown with
 ``verbose``; refused or declined server requests always (one warning line each). A tool call the
 policy, the user or the approval hook refused is one line saying who and why, before the call's
 own line; approvals are shown with ``verbose``.
@@ -14,13 +18,24 @@ own line; approvals are shown with ``verbose``.
 
 from __future__ import annotations
 
-import os
 import shutil
+import sys
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from agent.cli.style import is_terminal, plain_wanted, styled
 from agent.cli.terminal import clean
-from agent.errors import AgentError, ProviderError, ServerStartError
+from agent.errors import (
+    AgentError,
+    AuthenticationError,
+    ConfigError,
+    InsufficientCreditsError,
+    ModelNotFoundError,
+    NoToolEndpointsError,
+    ProviderError,
+    RateLimitError,
+    ServerStartError,
+)
 from agent.events import (
     ApprovalAnswered,
     ElicitationAnswered,
@@ -39,16 +54,19 @@ from agent.events import (
     ServerStarted,
     TextDelta,
     ToolCallFinished,
+    ToolCallStarted,
     ToolProgress,
     ToolsRefreshFailed,
+    TurnStarted,
 )
 from agent.result import RunResult
 from agent.text import one_line
 
 if TYPE_CHECKING:
+    from agent.cli.screen import Screen
     from agent.providers.generation import GenerationLookup
 
-__all__ = ["HumanRenderer", "describe_error", "fallback_note", "generation_line"]
+__all__ = ["HumanRenderer", "describe_error", "fallback_note", "generation_line", "hint_for", "show_error"]
 
 _MAX_ARGS = 80
 _MAX_ERROR = 160
@@ -74,6 +92,59 @@ def describe_error(exc: AgentError, *, verbose: bool) -> list[str]:
     if isinstance(exc, ServerStartError) and exc.stderr_tail:
         lines.extend(_tail_line(line) for line in exc.stderr_tail.splitlines())
     return lines
+
+
+_HINTS: tuple[tuple[type[AgentError], str, str], ...] = (
+    (
+        AuthenticationError,
+        "agent key",
+        "`agent key` asks the endpoint about the key; `agent init` sets up another",
+    ),
+    (InsufficientCreditsError, "agent key", "`agent key` shows the credits used and what is left"),
+    (NoToolEndpointsError, "agent models --tools", "`agent models --tools` lists the models that take tools"),
+    (ModelNotFoundError, "agent models --search", "`agent models --search WORD` finds the model's id"),
+    (RateLimitError, "agent key", "`agent key` shows the key's rate limits"),
+    (
+        ServerStartError,
+        "agent servers",
+        "`agent servers` shows each server's status (--verbose: its stderr)",
+    ),
+)
+
+
+def hint_for(exc: AgentError) -> str | None:
+    """The next step for ``exc`` (``agent key`` for a 402...), unless its message already names it."""
+    message = str(exc)
+    if isinstance(exc, ConfigError) and "no API key" in message:
+        return None if "agent init" in message else "`agent init` stores a key (or set it in the environment)"
+    for kind, command, hint in _HINTS:
+        if isinstance(exc, kind):
+            return None if command in message else hint
+    return None
+
+
+def show_error(exc: AgentError, *, verbose: bool, stream: TextIO | None = None) -> None:
+    """Write ``exc`` for the user: the lines of :func:`describe_error`.
+
+    At a terminal the first is red, and a ``hint:`` line follows where there is a useful next
+    step (see :func:`hint_for`); elsewhere the lines are plain and there is no hint.
+    """
+    out = sys.stderr if stream is None else stream
+    lines = describe_error(exc, verbose=verbose)
+    if not styled(out):
+        for line in lines:
+            out.write(line + "\n")
+        out.flush()
+        return
+    from agent.cli.screen import console_for, draw, styled_line
+
+    console = console_for(out)
+    draw(console, styled_line(lines[0], "bold red"))
+    for line in lines[1:]:
+        draw(console, styled_line(line, "dim"))
+    hint = hint_for(exc)
+    if hint is not None:
+        draw(console, styled_line(f"hint: {hint}", "cyan"))
 
 
 def fallback_note(result: RunResult) -> str | None:
@@ -154,14 +225,22 @@ def _same_model(answered: str, requested: str) -> bool:
 class HumanRenderer:
     """An :data:`~agent.events.EventSink` writing readable progress.
 
+    At a terminal (unless ``--plain``, ``NO_COLOR`` or ``TERM=dumb``) the output is styled: a
+    spinner with the time elapsed while the model or a tool is awaited, the answer drawn as
+    Markdown as it streams, tool calls as coloured lines (with ``verbose``, their output folded
+    to a few lines), errors in red. Elsewhere it is plain text, the same bytes whatever the stream.
+
     Args:
         answer: where streamed answer text goes (stdout, or stderr when stdout is JSON).
         progress: where tool calls, warnings and errors go (stderr).
         verbose: also show server start-up, server logs, reasoning and error details.
         live: stream the answer as it arrives (default: when ``answer`` is a terminal);
             otherwise each turn's text is written once its response is final.
-        progress_line: draw tools' progress on one line redrawn in place (default: when
-            ``progress`` is a terminal).
+        progress_line: draw tools' progress on one line redrawn in place, when not styled
+            (default: when ``progress`` is a terminal and plain text is not wanted).
+        rich: draw styled output (default: per stream, see :func:`agent.cli.style.styled`).
+        footer: write the usage footer in :meth:`finish` (default: when ``progress`` is styled,
+            or with ``verbose``).
     """
 
     def __init__(
@@ -172,12 +251,21 @@ class HumanRenderer:
         verbose: bool = False,
         live: bool | None = None,
         progress_line: bool | None = None,
+        rich: bool | None = None,
+        footer: bool | None = None,
     ) -> None:
         self.answer = answer
         self.progress = progress
         self.verbose = verbose
-        self.live = _is_terminal(answer) if live is None else live
-        self.progress_line = _is_terminal(progress) if progress_line is None else progress_line
+        self.live = is_terminal(answer) if live is None else live
+        self.styled = styled(progress) if rich is None else rich
+        """Whether progress (spinner, tool lines, warnings, errors) is drawn styled."""
+        self.styled_answer = self.live and (styled(answer) if rich is None else rich)
+        """Whether the streamed answer is drawn as Markdown."""
+        if progress_line is None:
+            progress_line = is_terminal(progress) and not plain_wanted()
+        self.progress_line = progress_line
+        self.footer = (self.styled or verbose) if footer is None else footer
         self._drawn = False
         """Whether a progress line is on the screen (the next line replaces it)."""
         self.streamed_text = False
@@ -185,18 +273,41 @@ class HumanRenderer:
         self._open_line = False
         self._turn_text: list[str] = []
         """Text streamed in the current turn: held back when not live, remembered when live."""
-        self.show_reasoning = verbose or self.progress_line
+        self.show_reasoning = verbose or is_terminal(progress)
         """Reasoning streams to the progress stream at a terminal (dimmed), elsewhere with verbose."""
-        self.dim = self.progress_line and not os.environ.get("NO_COLOR")
+        self.dim = self.progress_line and not plain_wanted()
         self._reasoning_open = False
+        self._model = ""
+        """The model the run is waiting for (named by the spinner)."""
+        self._running: dict[str, str] = {}
+        """Tool calls running, by call id: what the spinner says of each."""
+        self._screen: Screen | None = None
+        if self.styled or self.styled_answer:
+            from agent.cli.screen import Screen
 
-    def _line(self, text: str) -> None:
-        self.close_line()
+            self._screen = Screen(progress if self.styled else None, answer if self.styled_answer else None)
+
+    def _line(self, text: str, style: str | None = None) -> None:
+        if self._screen is not None and self.styled:
+            self._screen.say(text, style)  # above the spinner; a growing answer block makes way
+            return
+        self._end_open_line()
         self.progress.write(text + "\n")
         self.progress.flush()
 
+    def say(self, text: str) -> None:
+        """Write one progress line (styled from how it starts at a terminal: ``warning:`` yellow...)."""
+        self._line(text)
+
+    def waiting(self, what: str) -> None:
+        """Show the spinner with ``what`` is awaited (``starting MCP servers``) until the next output."""
+        if self._screen is not None and self.styled:
+            self._screen.wait(what)
+
     def clear_progress(self) -> None:
-        """Erase a progress line drawn at the terminal (before a question, say)."""
+        """Erase what is drawn at the bottom of the terminal (before a question, say)."""
+        if self._screen is not None:
+            self._screen.quiet()
         if self._drawn:
             self._raw_progress(_ERASE_LINE)
             self._drawn = False
@@ -208,16 +319,26 @@ class HumanRenderer:
         raw.flush()
 
     def _tool_progress(self, event: ToolProgress) -> None:
-        if not self.progress_line:
-            return
         done = f"{event.progress:g}/{event.total:g}" if event.total else f"{event.progress:g}"
-        text = f"… {event.server}.{event.tool} {done}"
+        text = f"{event.server}.{event.tool} {done}"
         if event.message:
             text += " " + event.message
+        if self._screen is not None and self.styled:
+            self._running[event.call_id] = text
+            self._screen.wait(self._running_text(), restart=False)
+            return
+        if not self.progress_line:
+            return
         width = min(_MAX_PROGRESS, max(20, shutil.get_terminal_size().columns - 3))
-        self.close_line()
-        self._raw_progress(_ERASE_LINE + "  " + one_line(clean(text), width))
+        self._end_open_line()
+        self._raw_progress(_ERASE_LINE + "  " + one_line(clean("… " + text), width))
         self._drawn = True
+
+    def _running_text(self) -> str:
+        names = list(self._running.values())
+        if len(names) == 1:
+            return f"running {names[0]}"
+        return f"running {len(names)} tools: {', '.join(names)}"
 
     def __call__(self, event: Event) -> None:
         """Render one event."""
@@ -229,6 +350,8 @@ class HumanRenderer:
             self._text(event.text)
         elif isinstance(event, ReasoningDelta):
             self._reasoning(event.text)
+        elif isinstance(event, TurnStarted):
+            self.waiting(f"waiting for {self._model or 'the model'}")
         elif isinstance(event, ServerStarted):
             if self.verbose:
                 self._line(f"· server {event.server}: {event.tools} tools ({event.duration_ms:.0f} ms)")
@@ -238,22 +361,23 @@ class HumanRenderer:
             for line in tail if self.verbose else tail[-_STDERR_LINES:]:
                 self._line(_tail_line(line))
         elif isinstance(event, RunStarted):
+            self._model = event.model
+            if self._screen is not None:
+                self._screen.quiet()  # servers are up
             if self.verbose:
                 self._line(f"· model {event.model}, {event.tools} tools ({event.tool_protocol} tool calls)")
         elif isinstance(event, ModelResponded):
             self._write_turn()
+            if self._screen is not None:
+                self._screen.quiet()
             self._model_responded(event)
+        elif isinstance(event, ToolCallStarted):
+            if self._screen is not None and self.styled:
+                name = f"{event.server}.{event.tool}" if event.server else event.tool
+                self._running[event.id] = one_line(name, _MAX_ARGS)
+                self._screen.wait(self._running_text(), restart=len(self._running) == 1)
         elif isinstance(event, ToolCallFinished):
-            call = event.call
-            name = f"{call.server}.{call.tool}" if call.server else call.tool
-            args = one_line(call.arguments, _MAX_ARGS)
-            if call.is_error:
-                outcome = "error: " + one_line(call.output, _MAX_ERROR)
-                mark = "✗"
-            else:
-                outcome = f"ok, {len(call.output)} chars"
-                mark = "✓"
-            self._line(f"  {mark} {name} {args} ({call.duration_ms:.0f} ms) {outcome}")
+            self._tool_finished(event)
         elif isinstance(event, Retrying):
             if not self._discard("retrying"):
                 note = ""
@@ -265,12 +389,15 @@ class HumanRenderer:
                 f"warning: {event.model}: {event.error} — retrying in {event.delay:.1f} s "
                 f"(attempt {event.attempt + 1}){note}"
             )
+            self.waiting(f"waiting for {event.model} (attempt {event.attempt + 1})")
         elif isinstance(event, FallingBack):
             self._discard(f"trying {event.to_model}")
             verb = "are" if ", " in event.from_model else "is"  # a routed chain names several
             self._line(
                 f"warning: {event.from_model} {verb} unavailable ({event.error}); trying {event.to_model}"
             )
+            self._model = event.to_model
+            self.waiting(f"waiting for {event.to_model}")
         elif isinstance(event, ProtocolSwitched):
             self._line(
                 f"warning: {event.model} takes no native tool calls here; "
@@ -287,6 +414,31 @@ class HumanRenderer:
             self._server_side(event)
         elif isinstance(event, RunFinished):
             self._run_finished(event.result)
+
+    def _tool_finished(self, event: ToolCallFinished) -> None:
+        """``  ✓ calc.evaluate {...} (15 ms) ok, 1 chars`` (at a terminal with verbose, the output folded)."""
+        call = event.call
+        name = f"{call.server}.{call.tool}" if call.server else call.tool
+        args = one_line(call.arguments, _MAX_ARGS)
+        if call.is_error:
+            outcome = "error: " + one_line(call.output, _MAX_ERROR)
+            mark = "✗"
+        else:
+            outcome = f"ok, {len(call.output)} chars"
+            mark = "✓"
+        duration = f"{call.duration_ms:.0f} ms"
+        screen = self._screen
+        if screen is None or not self.styled:
+            self._line(f"  {mark} {name} {args} ({duration}) {outcome}")
+            return
+        self._running.pop(call.id, None)
+        screen.tool_line(name, args, duration, outcome, failed=call.is_error)
+        if self.verbose and call.output:
+            screen.fold(call.output)
+        if self._running:
+            screen.wait(self._running_text(), restart=False)
+        else:
+            screen.quiet()
 
     def _approval(self, event: ApprovalAnswered) -> None:
         """``  ⊘ fs.write_file refused by policy: --deny fs.* matches it`` (approvals: verbose)."""
@@ -351,7 +503,16 @@ class HumanRenderer:
         self.progress.flush()
 
     def close_line(self) -> None:
-        """End a streamed answer line that is still open."""
+        """End a streamed answer line that is still open; at a terminal, stop drawing live.
+
+        Called before a question is asked, and when the run is interrupted.
+        """
+        if self._screen is not None:
+            self._screen.quiet()
+            self._screen.end_answer()
+        self._end_open_line()
+
+    def _end_open_line(self) -> None:
         if self._open_line:
             self.answer.write("\n")
             self.answer.flush()
@@ -361,8 +522,15 @@ class HumanRenderer:
         if not text:
             return
         self._turn_text.append(text)
-        if self.live:
+        if self._screen is not None and self.styled_answer:
+            self._screen.answer(text)
+            self.streamed_text = True
+        elif self.live:
+            if self._screen is not None:
+                self._screen.quiet()
             self._write_answer(text)
+        elif self._screen is not None and self.styled and len(self._turn_text) == 1:
+            self._screen.wait(f"{self._model or 'the model'} is answering", restart=False)
 
     def _write_answer(self, text: str) -> None:
         self.answer.write(text)
@@ -372,6 +540,8 @@ class HumanRenderer:
 
     def _write_turn(self) -> None:
         """The turn's response is final: write its held-back text (not live), start afresh."""
+        if self._screen is not None:
+            self._screen.end_answer()
         if not self.live and self._turn_text:
             self._write_answer("".join(self._turn_text))
         self._turn_text = []
@@ -381,8 +551,10 @@ class HumanRenderer:
         if not self._turn_text:
             return False
         self._turn_text = []
-        if self.live:
-            self.close_line()
+        if self._screen is not None and self.styled_answer:
+            self._screen.end_answer(f"[partial answer discarded: {why}]")
+        elif self.live:
+            self._end_open_line()
             self.answer.write(f"[partial answer discarded: {why}]\n")
             self.answer.flush()
         return True
@@ -392,10 +564,37 @@ class HumanRenderer:
             self._write_turn()  # a limit (timeout, cost) stopped the turn: keep what arrived
         else:
             self._turn_text = []  # a failed turn's text is never an answer
+            if self._screen is not None:
+                self._screen.end_answer()
         self.close_line()
         note = fallback_note(result)
         if note is not None:
             self._line(note)
+
+    def show_output(self, text: str) -> None:
+        """Write the run's answer when it was not streamed (as Markdown at a terminal)."""
+        if self._screen is not None and self.styled_answer:
+            self._screen.answer(text)
+            self._screen.end_answer()
+        else:
+            self.answer.write(text.rstrip("\n") + "\n")
+            self.answer.flush()
+        self.streamed_text = True
+
+    def finish(self, result: RunResult) -> None:
+        """After the run: the footer (``12 tokens in, 40 out · $0.0012 · 2 turns · 3.1 s``), if wanted."""
+        if self._screen is not None:
+            self._screen.quiet()
+        if not self.footer or result.turns == 0:
+            return
+        from agent.cli.tables import footer_line
+
+        line = footer_line(result)
+        if self._screen is not None and self.styled:
+            self._screen.say(line, style="dim")
+        else:
+            self.progress.write(line + "\n")
+            self.progress.flush()
 
     def _model_responded(self, event: ModelResponded) -> None:
         if self.verbose:
@@ -416,15 +615,7 @@ class HumanRenderer:
                 f"{event.duration_ms:.0f} ms"
             )
         if event.tool_calls and event.content and not self.streamed_text:
-            self._line(event.content.strip())
+            self._line(event.content.strip(), style="")
 
 
 _APPROVERS = {"user": "the user", "hook": "the approval hook", "policy": "policy", "flag": "--yes"}
-
-
-def _is_terminal(stream: Any) -> bool:
-    isatty = getattr(stream, "isatty", None)
-    try:
-        return bool(isatty()) if callable(isatty) else False
-    except (OSError, ValueError):  # a closed or detached stream
-        return False

@@ -12,16 +12,30 @@ import agent.cli as agent_cli
 from agent.cli.common import first_agent_error, internal_error, read_prompt
 from agent.cli.exit_codes import EXIT_INTERRUPTED, EXIT_USAGE, exit_code_for
 from agent.cli.options import split_values
-from agent.cli.render import HumanRenderer, describe_error, generation_line
+from agent.cli.render import HumanRenderer, generation_line, show_error
 from agent.cli.terminal import json_safe
 from agent.errors import AgentError, ConfigError
-from agent.events import Event, RunFinished, RunStarted, ServerFailed
+from agent.events import (
+    ApprovalAnswered,
+    Event,
+    ModelResponded,
+    ReasoningDelta,
+    RunFinished,
+    RunStarted,
+    ServerFailed,
+    TextDelta,
+    ToolCallFinished,
+    ToolProgress,
+)
 from agent.mcp.report import ServerReport
 from agent.options import OutputOptions
 from agent.providers.generation import GenerationLookup
 from agent.result import ErrorInfo, RunResult
 
 __all__ = ["execute", "servers_line"]
+
+_PROGRESS = (TextDelta, ReasoningDelta, ModelResponded, ToolCallFinished, ToolProgress, ApprovalAnswered)
+"""What ``agent query`` leaves out: the answer is printed whole at the end, and progress not at all."""
 
 
 def servers_line(reports: list[ServerReport]) -> str | None:
@@ -67,11 +81,15 @@ class _EventLines:
 class _Runner:
     """One CLI run: owns the output streams and the renderer."""
 
-    def __init__(self, output: OutputOptions, options: dict[str, Any]) -> None:
+    def __init__(self, output: OutputOptions, options: dict[str, Any], *, answer_only: bool = False) -> None:
         self.output = output
+        self.answer_only = answer_only
+        """``agent query``: stdout gets the final answer only, stderr only what went wrong."""
         machine = output.json_output or output.events
         answer_stream = sys.stderr if machine else sys.stdout
-        self.renderer = HumanRenderer(answer_stream, sys.stderr, verbose=output.verbose)
+        # agent query: nothing drawn on stderr (no spinner, no footer), the answer as plain text
+        quiet = {"rich": False, "footer": False} if answer_only else {}
+        self.renderer = HumanRenderer(answer_stream, sys.stderr, verbose=output.verbose, **quiet)
         self.lines = _EventLines() if output.events else None
         self.strict = bool(options.get("strict_servers"))
         self.result = RunResult(model=str(options.get("model") or ""))
@@ -84,6 +102,8 @@ class _Runner:
             self.lines(event)
         if isinstance(event, ServerFailed) and self.strict:
             return  # the run fails on it: the error line says it once
+        if self.answer_only and isinstance(event, _PROGRESS):
+            return
         self.renderer(event)
 
     async def main(self, prompt_arg: str | None, values: dict[str, Any]) -> RunResult:
@@ -119,11 +139,12 @@ class _Runner:
             authorize=questions.authorize if questions.interactive else None,
             approve_tool=questions.approve_tool,
         )
+        self.renderer.waiting("starting")
         async with agent:
             self.result = RunResult(model=agent.model_id, models_tried=[agent.model_id])
-            line = servers_line(agent.servers())
+            line = None if self.answer_only else servers_line(agent.servers())
             if line:
-                sys.stderr.write(line + "\n")
+                self.renderer.say(line)
             if agent_cli.FREEZE_HEAP_AFTER_START:
                 # Start-up is over: keep the collector from rescanning every imported object
                 # (full collections over them cost 30-50 ms in long runs).
@@ -134,29 +155,35 @@ class _Runner:
         return self.result
 
     def finish(self, result: RunResult, code: int) -> int:
+        self.renderer.close_line()
         if result.exception is not None:
-            for line in describe_error(result.exception, verbose=self.output.verbose):
-                sys.stderr.write(line + "\n")
+            show_error(result.exception, verbose=self.output.verbose)
         if self.lines is not None:
             self.lines.close(result)
         elif self.output.json_output:
             sys.stdout.write(json_safe(result.model_dump_json()) + "\n")
         elif result.output and not self.renderer.streamed_text:
-            sys.stdout.write(result.output.rstrip("\n") + "\n")
+            self.renderer.show_output(result.output)
         sys.stdout.flush()
+        self.renderer.finish(result)  # the footer: tokens, cost, turns, time
         for lookup in self.generations:  # --verbose: what OpenRouter billed, after the answer
             sys.stderr.write(generation_line(lookup) + "\n")
         return code
 
 
-def execute(values: dict[str, Any]) -> int:
-    """Run the agent as the CLI does and return the exit code; never raises for user mistakes."""
+def execute(values: dict[str, Any], *, answer_only: bool = False) -> int:
+    """Run the agent as the CLI does and return the exit code; never raises for user mistakes.
+
+    ``answer_only`` (``agent query``): stdout carries the final answer alone, written once the
+    run is done, and stderr stays empty unless something goes wrong (``--verbose`` shows all).
+    """
     agent_values, output_values, own = split_values(values)
     output = OutputOptions(**output_values)
     if output.json_output and output.events:
         sys.stderr.write("error: agent run: give one of --json and --events, not both\n")
         return EXIT_USAGE
-    runner = _Runner(output, agent_values)
+    quiet = answer_only and not (output.verbose or output.json_output or output.events)
+    runner = _Runner(output, agent_values, answer_only=quiet)
     try:
         try:
             result = anyio.run(runner.main, own["prompt"], agent_values)

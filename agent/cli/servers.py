@@ -64,8 +64,10 @@ async def _main(listing: Listing, values: dict[str, Any], output: OutputOptions)
         renderer(event)
 
     authorize = questions.authorize if at_terminal else None
+    renderer.waiting("starting MCP servers")
     async with Agent(options, on_event=on_event, authorize=authorize).servers_only() as agent:
         entries: Sequence[BaseModel] = await _LISTERS[listing](agent)
+        renderer.clear_progress()
     if output.json_output:
         text = json.dumps([entry.model_dump(mode="json") for entry in entries], ensure_ascii=False)
         sys.stdout.write(json_safe(text) + "\n")

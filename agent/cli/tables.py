@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING
 
-__all__ = ["format_cost", "format_duration", "markdown_table", "text_table"]
+if TYPE_CHECKING:
+    from agent.result import RunResult
+
+__all__ = ["footer_line", "format_cost", "format_duration", "markdown_table", "text_table"]
 
 _GAP = "  "
 
@@ -49,3 +53,14 @@ def format_cost(usd: float | None) -> str:
 def format_duration(ms: float) -> str:
     """``850 ms`` below a second, else ``1.2 s``."""
     return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+
+
+def footer_line(result: RunResult) -> str:
+    """``12 tokens in, 40 out · $0.0012 · 2 turns · 3.1 s``: what a run used (no cost when unknown)."""
+    usage = result.usage
+    parts = [f"{usage.prompt_tokens:,} tokens in, {usage.completion_tokens:,} out"]
+    if usage.cost is not None:
+        parts.append(format_cost(usage.cost))
+    parts.append(f"{result.turns} turn{'' if result.turns == 1 else 's'}")
+    parts.append(format_duration(result.duration_ms))
+    return " · ".join(parts)

@@ -20,7 +20,7 @@ from typing import Any
 
 from agent.errors import ConfigError
 
-__all__ = ["PYTHON_VARIABLE", "environment", "expand", "expand_tree", "load_dotenv"]
+__all__ = ["PYTHON_VARIABLE", "SECRETS_FILE", "environment", "expand", "expand_tree", "load_dotenv"]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DOTENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
@@ -194,20 +194,29 @@ _LOCATION_VARIABLES = frozenset(
 """Variables a ``.env`` may not set: they decide where trusted configuration lives."""
 
 
-def environment(cwd: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The variables config files expand from: ``cwd/.env`` merged under the real environment.
+SECRETS_FILE = "secrets.env"
+"""The user's own ``.env`` in the user config directory (``agent init`` stores a key there, 0600)."""
 
-    The real environment (``base``, default ``os.environ``) wins over ``.env``, so an exported
-    variable is never overridden. ``.env`` is read only when the user trusts ``cwd`` (see
-    :mod:`agent.config.trust`), and never moves the user config or cache directory.
+
+def environment(cwd: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The variables config files expand from: the real environment over ``cwd/.env`` over ``secrets.env``.
+
+    The real environment (``base``, default ``os.environ``) wins, so an exported variable is
+    never overridden; a trusted ``cwd/.env`` wins over the user's :data:`SECRETS_FILE` in the
+    user config directory. ``.env`` is read only when the user trusts ``cwd`` (see
+    :mod:`agent.config.trust`); neither file moves the user config or cache directory.
     """
+    from agent.config.paths import user_config_dir
     from agent.config.trust import check_project
 
     real = os.environ if base is None else base
-    dotenv = cwd / ".env"
     merged: dict[str, str] = {}
+    secrets = user_config_dir(real, cwd) / SECRETS_FILE
+    if secrets.is_file():
+        merged.update((k, v) for k, v in load_dotenv(secrets).items() if k not in _LOCATION_VARIABLES)
+    dotenv = cwd / ".env"
     if dotenv.is_file() and check_project(cwd, real).trusted:
-        merged = {k: v for k, v in load_dotenv(dotenv).items() if k not in _LOCATION_VARIABLES}
+        merged.update((k, v) for k, v in load_dotenv(dotenv).items() if k not in _LOCATION_VARIABLES)
     merged.update(real)
     merged.setdefault(PYTHON_VARIABLE, sys.executable)
     return merged

@@ -487,9 +487,52 @@ class Agent:
         """What is known about the primary model (catalog, overrides, probes), once entered."""
         return self._resolved
 
+    @property
+    def toolset(self) -> Toolset:
+        """The tools runs use unless given their own: those of every attached server (once entered)."""
+        toolset = self._toolset or self._manager
+        if toolset is None:
+            raise RuntimeError("enter the Agent first: `async with Agent(...) as agent:`")
+        return toolset
+
     def servers(self) -> list[ServerReport]:
         """Each configured server: active, failed or disabled, with its tool count."""
         return self._manager.reports() if self._manager is not None else []
+
+    async def use_model(self, model: str | None = None, *, fallbacks: Sequence[str] | None = None) -> str:
+        """Later runs use ``model`` and/or ``fallbacks`` (an entered agent: the servers keep running).
+
+        The model is looked up as on entering (a warning event for an id the catalog lacks).
+        Returns the model id in use. ``agent chat``'s ``/model`` and ``/fallback`` call this.
+
+        Raises:
+            ConfigError: an empty model id, or options the new model cannot take.
+        """
+        if self._stack is None or self._servers_only:
+            raise RuntimeError("enter the Agent first: `async with Agent(...) as agent:`")
+        changes: dict[str, Any] = {}
+        if model is not None:
+            if not model.strip():
+                raise ConfigError("a model id must not be empty", source="--model")
+            changes["model"] = model.strip()
+        if fallbacks is not None:
+            changes["fallbacks"] = list(fallbacks)
+        checked = parse_options(changes)
+        before = (self.options, self._models, self._resolved)
+        self.options = dataclasses.replace(self.options, **{n: getattr(checked, n) for n in changes})
+        self._models = {}  # the primary's chain changed: every chat model is built afresh
+        try:
+            await self._prepare(self.model_id, primary=True)
+        except BaseException:
+            self.options, self._models, self._resolved = before
+            raise
+        return self.model_id
+
+    def session_store(self) -> SessionStore:
+        """The session store runs are written to (an entered agent; closed when it exits)."""
+        if self._stack is None:
+            raise RuntimeError("enter the Agent first: `async with Agent(...) as agent:`")
+        return self._session_store()
 
     # -- what the servers offer (entered or not: an agent not entered starts its servers only) --
 
@@ -757,6 +800,7 @@ class Agent:
         model: str | None = None,
         output_schema: type[BaseModel] | Mapping[str, Any] | None = None,
         pin_provider: str | None = None,
+        toolset: Toolset | None = None,
         **overrides: Any,
     ) -> RunResult:
         """Run the agent on ``prompt`` until the model answers or a limit stops it.
@@ -779,6 +823,8 @@ class Agent:
                 instead of the agent's ``schema``.
             pin_provider: send every request to this provider endpoint alone (a tag of
                 :func:`agent.models.endpoints.fetch_endpoints`, e.g. ``deepinfra/fp8``), no fallbacks.
+            toolset: the tools of this run instead of :attr:`toolset` (e.g. some of the servers,
+                or a server started for this run); its calls still pass the agent's policy.
             overrides: this run's own limits and request options, by their option names:
                 ``max_turns``, ``max_cost``, ``max_total_tokens``, ``timeout``, ``tool_timeout``,
                 ``stream``, ``system``; and its own ``resources``, ``server_prompt``, ``prompt_args``.
@@ -801,6 +847,7 @@ class Agent:
                     model=model,
                     output_schema=output_schema,
                     pin_provider=pin_provider,
+                    toolset=toolset,
                     **overrides,
                     **_given(opening),
                 )
@@ -837,7 +884,7 @@ class Agent:
             with spans if spans is not None else nullcontext():
                 result = await run_agent(
                     chat,
-                    self._toolset or self._manager,
+                    toolset or self._toolset or self._manager,
                     prompt,
                     options,
                     on_event=emit,

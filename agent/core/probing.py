@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from agent.models.capabilities import ToolChoice
     from agent.models.catalog import Catalog
     from agent.models.endpoints import ModelEndpoint
-    from agent.models.probe import Check, ModelProbe
+    from agent.models.probe import Check, CheckResult, ModelProbe
     from agent.models.probe_store import ProviderVerdict, ProviderVerdictName
 
 __all__ = ["EndpointProbe", "ProbePlan", "ProvidersPlan", "probe_models", "probe_providers"]
@@ -78,11 +78,14 @@ async def probe_models(
     check_timeout: float = 60.0,
     on_done: Callable[[ProbePlan], None] | None = None,
     checks: Sequence[Check] | None = None,
+    on_start: Callable[[ProbePlan], None] | None = None,
+    on_check: Callable[[ProbePlan, CheckResult], None] | None = None,
 ) -> tuple[list[ProbePlan], str | None]:
     """Probe ``models`` on ``agent``'s endpoint; returns the plans and a note about the catalog.
 
     ``on_done`` hears about each model as soon as its battery finished; ``checks``: a subset of
-    the battery (default: all of it).
+    the battery (default: all of it). ``on_start`` and ``on_check`` hear when a model's battery
+    starts (``--concurrency`` may hold it back) and each check's result as soon as it is known.
     """
     from agent.models.probe import CHECKS
     from agent.models.resolution import load_catalog_or_note
@@ -99,11 +102,14 @@ async def probe_models(
 
         async with limiter:
             started = time.perf_counter()
+            if on_start is not None:
+                on_start(plan)
             plan.probe = await probe_model(
                 agent.chat_model(plan.model),
                 required_unsupported=plan.required_unsupported,
                 check_timeout=check_timeout,
                 checks=CHECKS if checks is None else checks,
+                on_check=None if on_check is None else lambda result: on_check(plan, result),
             )
             plan.seconds = time.perf_counter() - started
         if on_done is not None:
@@ -186,11 +192,14 @@ async def probe_providers(
     concurrency: int = 4,
     check_timeout: float = 60.0,
     on_done: Callable[[ProvidersPlan, EndpointProbe], None] | None = None,
+    on_start: Callable[[ProvidersPlan, EndpointProbe], None] | None = None,
+    on_check: Callable[[ProvidersPlan, EndpointProbe, CheckResult], None] | None = None,
 ) -> tuple[list[ProvidersPlan], str | None]:
     """Probe each provider endpoint of ``models`` (pinned, no fallbacks) and store the verdicts.
 
     Endpoints that list no ``tools`` are not probed (their verdict is ``no_tools``). A model whose
-    endpoints cannot be listed keeps the error in its plan; the others go on.
+    endpoints cannot be listed keeps the error in its plan; the others go on. ``on_start`` and
+    ``on_check`` hear when an endpoint's battery starts and each check's result there.
 
     Raises:
         ConfigError: a model id names no ``author/slug`` model.
@@ -218,11 +227,14 @@ async def probe_providers(
             required_unsupported = f"not sent: {tag} lists no tool_choice"
         async with limiter:
             started = time.perf_counter()
+            if on_start is not None:
+                on_start(plan, row)
             row.probe = await probe_model(
                 agent.chat_model(plan.model, extras=pinned(extras, tag), fallbacks=False),
                 required_unsupported=required_unsupported,
                 check_timeout=check_timeout,
                 checks=checks,
+                on_check=None if on_check is None else lambda result: on_check(plan, row, result),
             )
             row.seconds = time.perf_counter() - started
         if on_done is not None:

@@ -271,6 +271,7 @@ async def probe_model(
     required_unsupported: str | None = None,
     check_timeout: float = 60.0,
     checks: Sequence[Check] = CHECKS,
+    on_check: Callable[[CheckResult], None] | None = None,
 ) -> ModelProbe:
     """Run ``checks`` (default: every check of :data:`CHECKS`) against ``model``, one after another.
 
@@ -280,20 +281,27 @@ async def probe_model(
             so); the check is skipped with this reason.
         check_timeout: seconds each check may take before it counts as an error.
         checks: the checks to run, in order (see :func:`select_checks`).
+        on_check: hears each check's result as soon as it is known (a live table fills in).
     """
     results: list[CheckResult] = []
     blocked: str | None = None
     refused = False
     exit_code: int | None = None
+
+    def add(result: CheckResult) -> None:
+        results.append(result)
+        if on_check is not None:
+            on_check(result)
+
     for check in checks:
         if check.native and blocked is not None:
-            results.append(CheckResult(check=check.name, verdict="skip", detail=blocked))
+            add(CheckResult(check=check.name, verdict="skip", detail=blocked))
             continue
         if check.name == "required" and required_unsupported is not None:
-            results.append(CheckResult(check=check.name, verdict="skip", detail=required_unsupported))
+            add(CheckResult(check=check.name, verdict="skip", detail=required_unsupported))
             continue
         outcome, run = await _run_check(model, check, check_timeout)
-        results.append(outcome)
+        add(outcome)
         if exit_code is None and isinstance(run.exception, AgentError):
             exit_code = run.exception.exit_code
         if check.name == "single" and check.native:

@@ -8,7 +8,7 @@ from typing import Any
 
 from agent.sessions.store import SessionInfo, SessionStore
 
-__all__ = ["jsonl_records", "markdown"]
+__all__ = ["jsonl_records", "markdown", "message_markdown"]
 
 
 def jsonl_records(store: SessionStore, info: SessionInfo) -> Iterator[dict[str, Any]]:
@@ -51,11 +51,12 @@ def markdown(store: SessionStore, info: SessionInfo) -> str:
         if stored.run != run:
             run = stored.run
             lines += ["", f"## Run {run}"]
-        lines += ["", *_message(stored.message)]
+        lines += ["", *message_markdown(stored.message)]
     return "\n".join(lines) + "\n"
 
 
-def _message(message: dict[str, Any]) -> list[str]:
+def message_markdown(message: dict[str, Any]) -> list[str]:
+    """One stored message as Markdown lines: who said it, its text, its tool calls or result."""
     role = message.get("role")
     if role == "tool":
         status = " (error)" if message.get("is_error") else ""

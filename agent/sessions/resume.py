@@ -13,7 +13,7 @@ from agent.errors import ConfigError
 from agent.messages import AssistantMessage, Message, ToolMessage
 from agent.sessions.store import SessionInfo, SessionStore, StoredMessage
 
-__all__ = ["UNFINISHED", "choose_session", "restore_history"]
+__all__ = ["UNFINISHED", "choose_session", "repair_history", "restore_history"]
 
 UNFINISHED = "Not finished: the run stopped before this call returned a result."
 
@@ -49,6 +49,11 @@ def restore_history(stored: Sequence[StoredMessage]) -> list[Message]:
         raise ConfigError(
             f"the session store holds a message it cannot read: {exc.errors()[0]['msg']}"
         ) from exc
+    return repair_history(messages)
+
+
+def repair_history(messages: Sequence[Message]) -> list[Message]:
+    """``messages`` with an error result for each tool call that never got one (a cut-off run)."""
     repaired: list[Message] = []
     pending: list[tuple[str, str]] = []  # (id, tool name) of calls still owed a result
     for message in messages:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import os
 import pty
 import select
+import struct
 import subprocess
 import sys
+import termios
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -115,16 +118,41 @@ Typist = Callable[[bytes], bytes | None]
 """Given everything the terminal showed so far, what the person types next (None: nothing yet)."""
 
 
+_CONTROLLING = (
+    "import os, sys; os.close(os.open(os.ttyname(0), os.O_RDWR)); os.execv(sys.argv[1], sys.argv[1:])"
+)
+"""Make stdin's terminal the controlling one of a new session, then become ``agent``."""
+
+
 def at_a_terminal(
-    args: list[str], env: dict[str, str], cwd: Path, typist: Typist, timeout: float = 60
+    args: list[str],
+    env: dict[str, str],
+    cwd: Path,
+    typist: Typist,
+    timeout: float = 60,
+    *,
+    controlling: bool = False,
+    stdout_too: bool = False,
 ) -> tuple[int, str, str]:
     """Run ``agent ARGS`` with stdin and stderr on a pseudo-terminal, typing what ``typist`` says.
+
+    ``controlling``: the pseudo-terminal is the process's controlling terminal, as a real one
+    is, so typing Ctrl-C (``\\x03``) sends it SIGINT. ``stdout_too``: stdout is on it as well
+    (the stdout returned is then empty). The terminal is 80 columns by 24 rows.
 
     Returns the exit code, what the terminal showed (``\\r\\n`` as ``\\n``) and stdout.
     """
     leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    command = [sys.executable, "-c", _CONTROLLING, AGENT, *args] if controlling else [AGENT, *args]
     proc = subprocess.Popen(
-        [AGENT, *args], env=env, cwd=cwd, stdin=follower, stdout=subprocess.PIPE, stderr=follower
+        command,
+        env=env,
+        cwd=cwd,
+        stdin=follower,
+        stdout=follower if stdout_too else subprocess.PIPE,
+        stderr=follower,
+        start_new_session=controlling,
     )
     os.close(follower)
     seen = b""
@@ -145,8 +173,9 @@ def at_a_terminal(
                 os.write(leader, typed)
             if proc.poll() is not None and not ready:
                 break
-        assert proc.stdout is not None
-        out = proc.stdout.read().decode()
+        if proc.poll() is None:  # still running at the deadline: fail the test, do not hang on stdout
+            proc.kill()
+        out = proc.stdout.read().decode() if proc.stdout is not None else ""
         code = proc.wait(timeout=30)
     finally:
         os.close(leader)

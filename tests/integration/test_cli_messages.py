@@ -207,8 +207,8 @@ def test_at_a_terminal_the_answer_streams_and_a_discarded_part_is_marked(home: P
         error_chunk(reply("I will now say someth"), code=502, message="Upstream went away"),
         reply("Whole answer"),
     ) as server:
-        code, terminal, stderr = run_at_terminal(
-            ["run", "hi", "--stream", "--retries", "1"], agent_env(server.base_url, home), home
+        code, terminal, stderr = run_at_terminal(  # plain: the styled answer is in test_cli_terminal.py
+            ["--plain", "run", "hi", "--stream", "--retries", "1"], agent_env(server.base_url, home), home
         )
     assert code == 0, stderr
     assert terminal == "I will now say someth\n[partial answer discarded: retrying]\nWhole answer\n"

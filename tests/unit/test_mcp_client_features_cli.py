@@ -40,7 +40,9 @@ class Terminal(io.StringIO):
 
 def renderer(*, terminal: bool, verbose: bool = False) -> tuple[HumanRenderer, io.StringIO]:
     raw = Terminal() if terminal else io.StringIO()
-    return HumanRenderer(io.StringIO(), cast(TextIO, SafeStream(raw)), verbose=verbose), raw
+    # Unstyled (styled output at a terminal is tested in test_render_styled.py).
+    renderer = HumanRenderer(io.StringIO(), cast(TextIO, SafeStream(raw)), verbose=verbose, rich=False)
+    return renderer, raw
 
 
 def progress(n: int, message: str | None = None) -> ToolProgress:

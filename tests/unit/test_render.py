@@ -54,8 +54,9 @@ def piped() -> tuple[HumanRenderer, io.StringIO, io.StringIO]:
 
 
 def at_terminal() -> tuple[HumanRenderer, Terminal, Terminal]:
+    """A terminal drawn unstyled (as by a program embedding the renderer with ``rich=False``)."""
     answer, progress = Terminal(), Terminal()
-    return HumanRenderer(answer, progress), answer, progress
+    return HumanRenderer(answer, progress, rich=False), answer, progress
 
 
 def test_the_answer_streams_live_only_when_its_stream_is_a_terminal() -> None:
