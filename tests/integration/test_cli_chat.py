@@ -61,7 +61,7 @@ Step = tuple[str | Callable[[], bool], bytes]
 
 
 def chat_at_a_terminal(
-    args: list[str], env: dict[str, str], cwd: Path, steps: list[Step], timeout: float = 30
+    args: list[str], env: dict[str, str], cwd: Path, steps: list[Step], timeout: float = 60
 ) -> Terminal:
     """Run ``agent chat ARGS`` on a pseudo-terminal of 40x120; type each step's keys when it is due.
 
@@ -111,7 +111,7 @@ def chat_at_a_terminal(
                 done += 1
             elif proc.poll() is not None and not ready:
                 break
-        code = proc.wait(timeout=10) if proc.poll() is not None or done == len(steps) else -1
+        code = proc.wait(timeout=30) if proc.poll() is not None or done == len(steps) else -1
     except subprocess.TimeoutExpired:
         code = -1
     finally:
