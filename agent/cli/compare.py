@@ -20,7 +20,7 @@ from agent.cli.exit_codes import EXIT_OK, exit_code_for
 from agent.cli.options import split_values
 from agent.cli.render import HumanRenderer
 from agent.cli.style import styled
-from agent.cli.tables import format_cost, format_duration, text_table
+from agent.cli.tables import format_cost, format_duration, text_table, write_table
 from agent.cli.terminal import json_safe
 from agent.errors import ConfigError, ProviderError
 from agent.events import (
@@ -175,7 +175,7 @@ async def _main(agent_values: dict[str, Any], output: OutputOptions, own: dict[s
         objects = [_json(e) for e in entries]
         sys.stdout.write(json_safe(json.dumps(objects, ensure_ascii=False)) + "\n")
     else:
-        _table(compare_lines([(e.label, e.result) for e in entries]))
+        write_table(compare_lines([(e.label, e.result) for e in entries]))
     if any(e.result.stop_reason == "completed" for e in entries):
         return EXIT_OK
     return exit_code_for(entries[0].result)
@@ -191,19 +191,6 @@ def _board(entries: Sequence[_Entry]) -> Board:
         if entry.result.error is not None:
             board.finish(entry.label, _cells(entry.label, entry.result))
     return board
-
-
-def _table(lines: list[str]) -> None:
-    """The final table on stdout: plain text, its outcomes coloured at a terminal."""
-    if not styled(sys.stdout):
-        sys.stdout.write("\n".join(lines) + "\n")
-        return
-    from agent.cli.boards import styled_table
-    from agent.cli.screen import console_for, draw
-
-    console = console_for(sys.stdout)
-    for line in styled_table(lines):
-        draw(console, line)
 
 
 async def _run_one(

@@ -14,7 +14,7 @@ from agent.cli.common import run_command, warn
 from agent.cli.exit_codes import EXIT_OK
 from agent.cli.options import split_values
 from agent.cli.style import styled
-from agent.cli.tables import format_cost, format_duration, markdown_table, text_table
+from agent.cli.tables import format_cost, format_duration, markdown_table, text_table, write_table
 from agent.cli.terminal import json_safe
 from agent.errors import ConfigError
 from agent.options import OutputOptions
@@ -139,26 +139,13 @@ async def _main(agent_values: dict[str, Any], output: OutputOptions, own: dict[s
     if output.json_output:
         sys.stdout.write(json_safe(json.dumps([_json(p) for p in plans], ensure_ascii=False)) + "\n")
     else:
-        _table(probe_lines(probes))
+        write_table(probe_lines(probes))
     if own["markdown"] is not None:
         _write(own["markdown"], "\n".join(markdown_lines(probes)))
     if all(p.errored for p in probes):
         codes = {p.exit_code for p in probes}
         return codes.pop() if len(codes) == 1 else 1
     return EXIT_OK
-
-
-def _table(lines: list[str]) -> None:
-    """The final table on stdout: plain text, its verdicts coloured at a terminal."""
-    if not styled(sys.stdout):
-        sys.stdout.write("\n".join(lines) + "\n")
-        return
-    from agent.cli.boards import styled_table
-    from agent.cli.screen import console_for, draw
-
-    console = console_for(sys.stdout)
-    for line in styled_table(lines):
-        draw(console, line)
 
 
 class _LiveProbe:
@@ -341,7 +328,7 @@ async def _providers(
     if output.json_output:
         sys.stdout.write(json_safe(json.dumps([_provider_json(p) for p in plans], ensure_ascii=False)) + "\n")
     elif any(plan.endpoints for plan in plans):
-        _table(provider_lines(plans, checks))
+        write_table(provider_lines(plans, checks))
     if own["markdown"] is not None:
         report = ["# agent probe --providers", "", *provider_lines(plans, checks, markdown=True), ""]
         _write(own["markdown"], "\n".join(report))

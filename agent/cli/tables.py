@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from agent.result import RunResult
 
-__all__ = ["footer_line", "format_cost", "format_duration", "markdown_table", "text_table"]
+__all__ = ["footer_line", "format_cost", "format_duration", "markdown_table", "text_table", "write_table"]
 
 _GAP = "  "
 
@@ -64,3 +64,20 @@ def footer_line(result: RunResult) -> str:
     parts.append(f"{result.turns} turn{'' if result.turns == 1 else 's'}")
     parts.append(format_duration(result.duration_ms))
     return " · ".join(parts)
+
+
+def write_table(lines: Sequence[str]) -> None:
+    """A final table on stdout: plain text, its verdicts and outcomes coloured at a terminal."""
+    import sys
+
+    from agent.cli.style import styled
+
+    if not styled(sys.stdout):
+        sys.stdout.write("\n".join(lines) + "\n")
+        return
+    from agent.cli.boards import styled_table
+    from agent.cli.screen import console_for, draw
+
+    console = console_for(sys.stdout)
+    for line in styled_table(lines):
+        draw(console, line)
