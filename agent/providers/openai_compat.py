@@ -151,6 +151,8 @@ class OpenAICompatibleModel:
     ) -> None:
         self._client = client
         self._extras = extras or RequestExtras()
+        # The provider object of a request with tools or response_format: built once, not per request.
+        self._provider_required = with_required_parameters(self._extras.provider)
         self._model = model
         self._route = _check_route(model, route_models, provider_name)
         self._base_url = base_url.rstrip("/")
@@ -200,9 +202,8 @@ class OpenAICompatibleModel:
             body["response_format"] = settings.response_format
         if self.provider_name == "openrouter":
             body["usage"] = {"include": True}
-            provider = self._extras.provider
-            if tools or settings.response_format is not None:
-                provider = with_required_parameters(provider)
+            required = tools or settings.response_format is not None
+            provider = self._provider_required if required else self._extras.provider
             if provider:
                 body["provider"] = provider
             if self._extras.reasoning:
