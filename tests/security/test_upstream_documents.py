@@ -1,5 +1,6 @@
-"""Hostile answers to the runtime's GETs (the model catalog, the key information), through the one
-reader both use (agent/providers/http_get.py): each is one error line, bounded, without the key."""
+"""Hostile answers to the runtime's GETs (the model catalog, the key information, a model's provider
+endpoints), through the one reader they use (agent/providers/http_get.py): each is one error line,
+bounded, without the key."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import respx
 
 from agent.errors import BadResponseError, ProviderError
 from agent.models.catalog import _fetch as fetch_catalog_raw
+from agent.models.endpoints import fetch_endpoints
 from agent.providers.key_info import fetch_key_info
 
 pytestmark = pytest.mark.anyio
@@ -23,14 +25,20 @@ HOSTILE = {
 }
 
 
+ENDPOINTS = "models/acme/model/endpoints"
+PATHS = ["key", "models", ENDPOINTS]
+
+
 async def fetch(path: str) -> object:
     async with httpx.AsyncClient() as client:
         if path == "key":
             return await fetch_key_info(client, BASE, KEY)
+        if path == ENDPOINTS:
+            return await fetch_endpoints(client, BASE, "acme/model", api_key=KEY)
         return await fetch_catalog_raw(client, BASE, KEY, "chat")
 
 
-@pytest.mark.parametrize("path", ["key", "models"])
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("body", sorted(HOSTILE))
 @respx.mock
 async def test_a_hostile_body_is_one_bad_response_line(path: str, body: str) -> None:
@@ -41,7 +49,7 @@ async def test_a_hostile_body_is_one_bad_response_line(path: str, body: str) -> 
     assert "\n" not in message and "\x1b" not in message and len(message) < 300
 
 
-@pytest.mark.parametrize("path", ["key", "models"])
+@pytest.mark.parametrize("path", PATHS)
 @respx.mock
 async def test_an_error_body_echoing_the_key_never_shows_it(path: str) -> None:
     body = {"error": {"code": 401, "message": f"bad key {KEY}\nsecond line"}}
