@@ -29,6 +29,7 @@ from tests.loopback import ScriptedOpenRouter, call, catalog_model, error, last_
 PROMPT = "<the chat waits for a message>"
 """A step that waits until the chat reads the next line (prompt_toolkit turns bracketed paste on)."""
 _READING = b"\x1b[?2004h"
+_READ_DONE = b"\x1b[?2004l"
 _ESCAPES = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>78]"
 )
@@ -56,6 +57,11 @@ class Terminal:
         return text.replace("\r\n", "\n").replace("\r", "")
 
 
+def _reading(raw: bytes) -> bool:
+    """Whether the chat is reading a line now: its last prompt began and has not ended."""
+    return raw.rfind(_READING) > raw.rfind(_READ_DONE)
+
+
 Step = tuple[str | Callable[[], bool], bytes]
 """Keys to type once a text shows (after the previous step's), the next prompt, or a condition holds."""
 
@@ -67,6 +73,8 @@ def chat_at_a_terminal(
 
     A step's text is looked for after the previous step's; :data:`PROMPT` waits for the next
     prompt; a callable is asked until it says yes. The chat has ``timeout`` seconds in all.
+    Keys for a prompt are typed only while it reads (prompt_toolkit has the terminal raw): a
+    Ctrl-D typed between two prompts would be taken by the terminal's line discipline.
     """
     leader, follower = os.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
@@ -80,7 +88,7 @@ def chat_at_a_terminal(
         start_new_session=True,
     )
     os.close(follower)
-    raw, mark, prompts, done = b"", 0, 0, 0
+    raw, mark, sent_at, done = b"", 0, 0, 0
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
@@ -99,14 +107,14 @@ def chat_at_a_terminal(
                 if callable(expect):
                     if not expect():
                         continue
-                elif expect == PROMPT:
-                    if raw.count(_READING) <= prompts:
+                elif expect == PROMPT:  # a prompt begun since the last keys, and reading now
+                    if raw.rfind(_READING) < sent_at or not _reading(raw):
                         continue
                 elif expect in screen[mark:]:
                     mark = screen.index(expect, mark) + len(expect)
                 else:
                     continue
-                prompts = raw.count(_READING)
+                sent_at = len(raw)
                 os.write(leader, keys)
                 done += 1
             elif proc.poll() is not None and not ready:
