@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from dbos import WorkflowStatus
 
     from agent.batch.engine import Engine
+    from agent.batch.runner import TaskRunner
     from agent.batch.store import BatchRecord
 
 __all__ = [
@@ -228,8 +229,13 @@ async def _carry_on(
     on_progress: ProgressSink | None,
     *,
     retry: Callable[[WorkflowStatus], bool] | None = None,
+    warm: Callable[[], anyio.Event] | None = None,
 ) -> Progress:
-    """Queue what is missing (``work``; with ``retry``, new attempts), then follow to the end."""
+    """Queue what is missing (``work``; with ``retry``, new attempts), then follow to the end.
+
+    ``warm`` starts the agents (their servers) and is waited for when there is anything to run:
+    a batch carried on with nothing left starts no server.
+    """
     from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
 
     from agent.batch.engine import task_workflow
@@ -253,6 +259,8 @@ async def _carry_on(
                 expected[key] = attempt
                 again = dict(input_of(row), attempt=attempt, workflow=workflow_id(batch_id, key, attempt))
                 todo.append((again, attempt))
+    if warm is not None and (todo or cancelled or any(r.status not in TERMINAL for r in latest.values())):
+        await warm().wait()
     follower = Follower(batch_id, expected, results, on_progress, results_path=str(results.path))
     enqueued = anyio.Event()
 
@@ -315,7 +323,9 @@ async def run_batch(
         url = database_url(database, env, cwd)
         shards = shards_for(spec.concurrency)
         async with TaskRunner(durable=True, shards=shards, cwd=cwd, env=env) as runner:
-            warming = runner.warm(spec.options)  # the servers start while DBOS does
+            warm = _warmer(runner, spec.options)
+            if len(results.written) < len(work):  # work left, surely: the servers start while DBOS does
+                warm()
             async with Engine(url, runner=runner, listen=[queue_name(batch_id)], verbose=verbose) as engine:
                 store = engine.store
                 assert store is not None
@@ -326,10 +336,21 @@ async def run_batch(
                     )
                 if on_start is not None:
                     on_start(batch_id, created)
-                await warming.wait()
-                return await _carry_on(engine, batch_id, spec, work, results, on_progress)
+                return await _carry_on(engine, batch_id, spec, work, results, on_progress, warm=warm)
     finally:
         results.close()
+
+
+def _warmer(runner: TaskRunner, options: Mapping[str, Any]) -> Callable[[], anyio.Event]:
+    """Starts the agents for ``options`` once, when first asked; the event is set once they are up."""
+    started: list[anyio.Event] = []
+
+    def warm() -> anyio.Event:
+        if not started:
+            started.append(runner.warm(options))
+        return started[0]
+
+    return warm
 
 
 async def _with_batch(
@@ -337,12 +358,15 @@ async def _with_batch(
     database: str | None,
     env: Mapping[str, str],
     cwd: Path | None,
-    body: Callable[[Engine, BatchRecord], Any],
+    body: Callable[..., Any],
     *,
     runner: bool = True,
     verbose: bool = False,
 ) -> Any:
-    """Open the database, find ``batch`` (an id or the start of one), and run ``body`` on it."""
+    """Open the database, find ``batch`` (an id or the start of one), and run ``body`` on it.
+
+    ``body`` gets the engine and the batch, and with ``runner`` what starts its agents.
+    """
     _needs_dbos()
     from agent.batch.engine import Engine, database_url, find_batch, queue_name
     from agent.batch.runner import TaskRunner, shards_for
@@ -353,11 +377,11 @@ async def _with_batch(
         async with Engine(url, listen=[], verbose=verbose) as engine:
             return await body(engine, record)
     shards = shards_for(int(record.spec.get("concurrency") or 1))
-    async with TaskRunner(durable=True, shards=shards, cwd=cwd, env=env) as task_runner:
-        warming = task_runner.warm(record.spec.get("options") or {})
-        async with Engine(url, runner=task_runner, listen=[queue_name(record.id)], verbose=verbose) as engine:
-            await warming.wait()
-            return await body(engine, record)
+    async with (
+        TaskRunner(durable=True, shards=shards, cwd=cwd, env=env) as task_runner,
+        Engine(url, runner=task_runner, listen=[queue_name(record.id)], verbose=verbose) as engine,
+    ):
+        return await body(engine, record, _warmer(task_runner, record.spec.get("options") or {}))
 
 
 async def resume_batch(
@@ -411,7 +435,7 @@ async def _follow_stored(
     retry: Callable[[WorkflowStatus], bool] | None,
     max_cost: float | None = None,
 ) -> Progress:
-    async def body(engine: Engine, record: BatchRecord) -> Progress:
+    async def body(engine: Engine, record: BatchRecord, warm: Callable[[], anyio.Event]) -> Progress:
         spec = BatchSpec.from_json(record.spec)
         if max_cost is not None:
             spec = BatchSpec.from_json({**spec.as_json(), "max_cost": max_cost})
@@ -424,7 +448,9 @@ async def _follow_stored(
             spec = dataclasses.replace(spec, units=len(work))
         results = ResultsFile(results_path or Path(spec.results))
         try:
-            return await _carry_on(engine, record.id, spec, work, results, on_progress, retry=retry)
+            return await _carry_on(
+                engine, record.id, spec, work, results, on_progress, retry=retry, warm=warm
+            )
         finally:
             results.close()
 

@@ -49,6 +49,7 @@ APP_VERSION = "agent-batch-1"
 """Fixed, so any version of the runtime carries on a batch (DBOS would hash the code otherwise)."""
 DEFAULT_DATABASE = "batches.sqlite"
 QUEUE_POLL_SECONDS = 0.05
+LISTENER_POLL_SECONDS = 0.1
 HEARTBEAT_SECONDS = 2.0
 STALE_AFTER_SECONDS = 15.0
 """A process whose heartbeat is this old is taken for dead, and its tasks are queued again."""
@@ -156,6 +157,8 @@ class Engine:
             "executor_id": self.executor_id,
             "serializer": DBOSPortableJSONSerializer(),
             "log_level": "WARNING" if self.verbose else "CRITICAL",
+            # DBOS's listener thread sleeps this long between polls, and stopping DBOS waits for it.
+            "notification_listener_polling_interval_sec": LISTENER_POLL_SECONDS,
         }
         if self.is_sqlite:
             config["system_database_engine"] = self._engine
