@@ -7,6 +7,8 @@ Postgres. The durability overhead per task is (durable - ``--no-durable``) / tas
 (the extra time a slot spends per task). Each run is checked: every task completed, one line
 each, and the fake LLM saw exactly two requests per task.
 
+The durable batches run again with ``--workers N`` (default: one process per core).
+
 Also the done-when check at the 200-task scale (``--kill``): a durable batch killed with
 ``kill -9`` about half-way and carried on ends with every line, each task's first request seen
 once, or twice for the tasks in flight at the kill (at most ``--concurrency`` of them).
@@ -247,6 +249,12 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.3)
     parser.add_argument("--postgres", metavar="URL", help="also run on this Postgres database")
     parser.add_argument("--kill", action="store_true", help="the kill -9 and carry-on check instead")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="also run the durable batches with this many processes (default: one per core)",
+    )
     args = parser.parse_args()
     if args.serve is not None:
         with contextlib.suppress(KeyboardInterrupt):
@@ -260,11 +268,16 @@ def main() -> None:
                 print(json.dumps(sitting.kill_and_resume(args.tasks, args.concurrency, [])))
                 return
             rows = [sitting.run("plain", args.tasks, args.concurrency, ["--no-durable"])]
+            workers = ["--workers", str(args.workers)]
             rows.append(sitting.run("sqlite", args.tasks, args.concurrency, []))
+            if args.workers > 1:
+                rows.append(sitting.run(f"sqlite w{args.workers}", args.tasks, args.concurrency, workers))
             if args.postgres:
-                rows.append(
-                    sitting.run("postgres", args.tasks, args.concurrency, ["--database-url", args.postgres])
-                )
+                postgres = ["--database-url", args.postgres]
+                rows.append(sitting.run("postgres", args.tasks, args.concurrency, postgres))
+                if args.workers > 1:
+                    name = f"pg w{args.workers}"
+                    rows.append(sitting.run(name, args.tasks, args.concurrency, [*postgres, *workers]))
         finally:
             sitting.close()
     plain = rows[0]["batch_s"]

@@ -12,9 +12,13 @@ same database may run its tasks (``worker``). ``--no-durable`` is :mod:`agent.ba
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
+import math
+import os
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -40,6 +44,7 @@ if TYPE_CHECKING:
     from dbos import WorkflowStatus
 
     from agent.batch.engine import Engine
+    from agent.batch.local_workers import LocalWorkers
     from agent.batch.runner import TaskRunner
     from agent.batch.store import BatchRecord
 
@@ -111,6 +116,8 @@ class BatchStatus:
     skipped: int
     cancelled: int
     cost: float
+    executors: dict[str, int] = field(default_factory=dict)
+    """Tasks over, by the process (DBOS executor) that ran their last attempt."""
 
     def as_json(self) -> dict[str, Any]:
         """The ``--json`` object."""
@@ -129,6 +136,7 @@ class BatchStatus:
             "skipped": self.skipped,
             "cancelled": self.cancelled,
             "cost": round(self.cost, 6),
+            "executors": dict(self.executors),
         }
 
 
@@ -178,7 +186,7 @@ def _partition(model: str) -> str:
 # -- running and following ----------------------------------------------------------------------
 
 
-async def _register_queue(batch_id: str, spec: BatchSpec) -> Any:
+async def _register_queue(batch_id: str, spec: BatchSpec, processes: int = 1) -> Any:
     from dbos import DBOS
 
     from agent.batch.engine import QUEUE_POLL_SECONDS, queue_name
@@ -192,6 +200,8 @@ async def _register_queue(batch_id: str, spec: BatchSpec) -> Any:
             "partition_concurrency": spec.concurrency,
             "partition_limiter": {"limit": spec.rpm, "period": 60.0},
         }
+    if processes > 1:  # each process takes its share, so the batch spreads over all of them
+        per_model["worker_concurrency"] = math.ceil(spec.concurrency / processes)
     return await DBOS.register_queue_async(
         queue_name(batch_id),
         global_concurrency=spec.concurrency,
@@ -230,17 +240,19 @@ async def _carry_on(
     *,
     retry: Callable[[WorkflowStatus], bool] | None = None,
     warm: Callable[[], anyio.Event] | None = None,
+    local: LocalWorkers | None = None,
 ) -> Progress:
     """Queue what is missing (``work``; with ``retry``, new attempts), then follow to the end.
 
     ``warm`` starts the agents (their servers) and is waited for when there is anything to run:
-    a batch carried on with nothing left starts no server.
+    a batch carried on with nothing left starts no server. ``local`` worker processes (with
+    this one, each takes its share of the queue) run while the batch does.
     """
     from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
 
     from agent.batch.engine import task_workflow
 
-    queue = await _register_queue(batch_id, spec)
+    queue = await _register_queue(batch_id, spec, 1 + (local.count if local is not None else 0))
     await engine.recover()
     latest = _latest(await _workflows(batch_id, outputs=retry is not None))
     cancelled = [row.workflow_id for row in latest.values() if row.status == "CANCELLED"]
@@ -281,11 +293,15 @@ async def _carry_on(
                 await queue.enqueue_async(task_workflow, payload)
         enqueued.set()
 
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(enqueue)
-        progress = await follower.follow(enqueued)
     store = engine.store
     assert store is not None
+    async with local or contextlib.nullcontext():
+        if local is not None:  # the batch's clock starts once they take tasks
+            await local.ready(store)
+            follower.progress.started = time.monotonic()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(enqueue)
+            progress = await follower.follow(enqueued)
     state = "cancelled" if progress.cancelled else "done"
     summary = progress.as_json()
     await anyio.to_thread.run_sync(lambda: store.update(batch_id, state=state, summary=summary))
@@ -302,10 +318,13 @@ async def run_batch(
     on_progress: ProgressSink | None = None,
     on_start: Callable[[str, bool], None] | None = None,
     verbose: bool = False,
+    workers: int = 1,
 ) -> Progress:
     """Run the batch ``spec`` (or carry it on: a batch is known by its id) to the end.
 
-    ``on_start`` hears the batch id and whether it is new, once the batch is stored.
+    ``on_start`` hears the batch id and whether it is new, once the batch is stored. ``workers``
+    processes run its tasks: this one and ``workers - 1`` local workers
+    (:mod:`agent.batch.local_workers`).
 
     Raises:
         ConfigError: a bad tasks file (``FILE:LINE``), an unwritable results file, a bad
@@ -321,7 +340,7 @@ async def run_batch(
     results = ResultsFile(Path(spec.results))
     try:
         url = database_url(database, env, cwd)
-        shards = shards_for(spec.concurrency)
+        shards = shards_for(math.ceil(spec.concurrency / workers))
         async with TaskRunner(durable=True, shards=shards, cwd=cwd, env=env) as runner:
             warm = _warmer(runner, spec.options)
             if len(results.written) < len(work):  # work left, surely: the servers start while DBOS does
@@ -336,9 +355,23 @@ async def run_batch(
                     )
                 if on_start is not None:
                     on_start(batch_id, created)
-                return await _carry_on(engine, batch_id, spec, work, results, on_progress, warm=warm)
+                local = _local_workers(workers, batch_id, url, env, cwd, verbose)
+                return await _carry_on(
+                    engine, batch_id, spec, work, results, on_progress, warm=warm, local=local
+                )
     finally:
         results.close()
+
+
+def _local_workers(
+    workers: int, batch_id: str, url: str, env: Mapping[str, str], cwd: Path | None, verbose: bool
+) -> LocalWorkers | None:
+    """The ``workers - 1`` local worker processes of a batch run by ``workers`` processes (or None)."""
+    if workers <= 1:
+        return None
+    from agent.batch.local_workers import LocalWorkers
+
+    return LocalWorkers(workers - 1, batch_id, url, env=env, cwd=cwd, verbose=verbose)
 
 
 def _warmer(runner: TaskRunner, options: Mapping[str, Any]) -> Callable[[], anyio.Event]:
@@ -362,10 +395,12 @@ async def _with_batch(
     *,
     runner: bool = True,
     verbose: bool = False,
+    workers: int = 1,
 ) -> Any:
     """Open the database, find ``batch`` (an id or the start of one), and run ``body`` on it.
 
-    ``body`` gets the engine and the batch, and with ``runner`` what starts its agents.
+    ``body`` gets the engine and the batch, and with ``runner`` what starts its agents and the
+    local workers to run beside this process (``workers - 1`` of them, or None).
     """
     _needs_dbos()
     from agent.batch.engine import Engine, database_url, find_batch, queue_name
@@ -376,12 +411,13 @@ async def _with_batch(
     if not runner:
         async with Engine(url, listen=[], verbose=verbose) as engine:
             return await body(engine, record)
-    shards = shards_for(int(record.spec.get("concurrency") or 1))
+    shards = shards_for(math.ceil(int(record.spec.get("concurrency") or 1) / workers))
+    local = _local_workers(workers, record.id, url, env, cwd, verbose)
     async with (
         TaskRunner(durable=True, shards=shards, cwd=cwd, env=env) as task_runner,
         Engine(url, runner=task_runner, listen=[queue_name(record.id)], verbose=verbose) as engine,
     ):
-        return await body(engine, record, _warmer(task_runner, record.spec.get("options") or {}))
+        return await body(engine, record, _warmer(task_runner, record.spec.get("options") or {}), local)
 
 
 async def resume_batch(
@@ -393,12 +429,15 @@ async def resume_batch(
     results: Path | None = None,
     on_progress: ProgressSink | None = None,
     verbose: bool = False,
+    workers: int = 1,
 ) -> Progress:
     """Carry on batch ``batch`` after a crash, ``kill -9`` or ``cancel``: finished tasks are not run again.
 
     The tasks file, when it is still there, is read again (tasks added to it are run too).
     """
-    return await _follow_stored(batch, database, env, cwd, results, on_progress, verbose, retry=None)
+    return await _follow_stored(
+        batch, database, env, cwd, results, on_progress, verbose, retry=None, workers=workers
+    )
 
 
 async def retry_batch(
@@ -434,8 +473,11 @@ async def _follow_stored(
     *,
     retry: Callable[[WorkflowStatus], bool] | None,
     max_cost: float | None = None,
+    workers: int = 1,
 ) -> Progress:
-    async def body(engine: Engine, record: BatchRecord, warm: Callable[[], anyio.Event]) -> Progress:
+    async def body(
+        engine: Engine, record: BatchRecord, warm: Callable[[], anyio.Event], local: LocalWorkers | None
+    ) -> Progress:
         spec = BatchSpec.from_json(record.spec)
         if max_cost is not None:
             spec = BatchSpec.from_json({**spec.as_json(), "max_cost": max_cost})
@@ -449,12 +491,12 @@ async def _follow_stored(
         results = ResultsFile(results_path or Path(spec.results))
         try:
             return await _carry_on(
-                engine, record.id, spec, work, results, on_progress, retry=retry, warm=warm
+                engine, record.id, spec, work, results, on_progress, retry=retry, warm=warm, local=local
             )
         finally:
             results.close()
 
-    progress: Progress = await _with_batch(batch, database, env, cwd, body, verbose=verbose)
+    progress: Progress = await _with_batch(batch, database, env, cwd, body, verbose=verbose, workers=workers)
     return progress
 
 
@@ -512,8 +554,11 @@ async def list_batches(
 def _status(record: BatchRecord, latest: Mapping[str, WorkflowStatus]) -> BatchStatus:
     counts = {"queued": 0, "running": 0, "completed": 0, "failed": 0, "skipped": 0, "cancelled": 0}
     cost = 0.0
+    executors: dict[str, int] = {}
     for row in latest.values():
         output = row.output if isinstance(row.output, dict) else {}
+        if row.status in TERMINAL and row.executor_id:
+            executors[row.executor_id] = executors.get(row.executor_id, 0) + 1
         if row.status in ("ENQUEUED", "DELAYED"):
             counts["queued"] += 1
         elif row.status == "PENDING":
@@ -537,6 +582,7 @@ def _status(record: BatchRecord, latest: Mapping[str, WorkflowStatus]) -> BatchS
         spec=record.spec,
         total=len(latest),
         cost=cost,
+        executors=executors,
         **counts,
     )
 
@@ -561,23 +607,50 @@ async def run_worker(
     cwd: Path | None = None,
     on_progress: Callable[[WorkerProgress], None] | None = None,
     verbose: bool = False,
+    batch: str | None = None,
+    parent: int | None = None,
 ) -> None:
-    """Take tasks of every batch of the database until cancelled (Ctrl-C, SIGTERM)."""
+    """Take tasks of every batch of the database (or of ``batch`` only) until cancelled (Ctrl-C, SIGTERM).
+
+    With ``batch`` the worker returns once that batch is no longer running (over, cancelled,
+    or stopped). With ``parent`` (a local worker, :mod:`agent.batch.local_workers`) it stops as
+    on SIGTERM once that process is gone: its running tasks go back to the queue.
+    """
     _needs_dbos()
-    from agent.batch.engine import Engine, database_url
+    from agent.batch.engine import Engine, database_url, find_batch, queue_name
     from agent.batch.runner import TaskRunner, shards_for
 
     url = database_url(database, env, cwd)
     progress = WorkerProgress()
+    listen: list[str] | None = None
     shards = shards_for(64)  # a worker takes tasks of any batch: room for a busy one
+    record: BatchRecord | None = None
+    if batch is not None:
+        record = await anyio.to_thread.run_sync(find_batch, url, batch)
+        listen = [queue_name(record.id)]
+        shards = shards_for(int(record.spec.get("concurrency") or 1))
     async with (
         TaskRunner(durable=True, shards=shards, cwd=cwd, env=env) as runner,
-        Engine(url, runner=runner, verbose=verbose) as engine,
+        Engine(url, runner=runner, listen=listen, verbose=verbose) as engine,
     ):
         progress.executor_id = engine.executor_id
+        ticks = 0
         while True:
             progress.completed, progress.failed = runner.completed, runner.failed
             progress.running = runner.running
             if on_progress is not None:
                 on_progress(progress)
+            if parent is not None and os.getppid() != parent:
+                raise KeyboardInterrupt  # as SIGTERM: the tasks running here go back to the queue
+            if record is not None and ticks % 4 == 0 and not await _running(engine, record.id):
+                return
+            ticks += 1
             await anyio.sleep(0.5)
+
+
+async def _running(engine: Engine, batch_id: str) -> bool:
+    """Whether the batch is still being run (its state, as whoever runs it keeps it)."""
+    store = engine.store
+    assert store is not None
+    record = await anyio.to_thread.run_sync(store.find, batch_id)
+    return record.state == "running"

@@ -156,6 +156,12 @@ class BatchStore:
                     )
                 )
 
+    def pids_here(self) -> set[int]:
+        """The process ids of the executors of this host (processes taking tasks here)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(EXECUTORS.c.pid).where(EXECUTORS.c.host == machine())).all()
+        return {int(row.pid) for row in rows}
+
     def dead_executors(self, *, stale_after: float, alive: str) -> list[str]:
         """Processes that stopped beating ``stale_after`` seconds ago, or that are gone from this host."""
         host, now = machine(), time.time()

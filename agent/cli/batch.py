@@ -64,6 +64,10 @@ def _own(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> 
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
 
 
+_WORKERS_HELP = (
+    "Processes that run the tasks on this machine: this one and N - 1 local workers "
+    "(each takes its share of --concurrency; one per core uses them all)."
+)
 _DATABASE = _own(
     "database_url",
     Annotated[
@@ -113,7 +117,10 @@ async def _run_main(values: dict[str, Any], view: _View) -> int:
         rpm=own.get("rpm"),
         max_cost=own.get("batch_max_cost"),
     )
+    workers = int(own.get("workers") or 1)
     if not own.get("durable", True):
+        if workers > 1:
+            raise ConfigError("local workers run durable batches only: drop --no-durable", source="--workers")
         progress = await run_plain(spec, env=os.environ, cwd=cwd, on_progress=view.progress)
     else:
         progress = await run_batch(
@@ -124,6 +131,7 @@ async def _run_main(values: dict[str, Any], view: _View) -> int:
             on_progress=view.progress,
             on_start=view.started,
             verbose=bool(output_values.get("verbose")),
+            workers=workers,
         )
     return view.summary(progress)
 
@@ -288,6 +296,7 @@ command(
             None,
         ),
         _DATABASE,
+        _own("workers", Annotated[int, typer.Option("--workers", min=1, metavar="N", help=_WORKERS_HELP)], 1),
         _own(
             "durable",
             Annotated[
@@ -306,6 +315,7 @@ command(
 
 
 _ID = Annotated[str, typer.Argument(metavar="ID", help="A batch id, or the start of one.")]
+_WORKERS = Annotated[int, typer.Option("--workers", min=1, metavar="N", help=_WORKERS_HELP)]
 _DATABASE_URL = Annotated[
     str | None,
     typer.Option(
@@ -329,6 +339,7 @@ def resume(
     batch: _ID,
     output: _OUTPUT = None,
     database_url: _DATABASE_URL = None,
+    workers: _WORKERS = 1,
     json_output: _JSON_FLAG = False,
     verbose: _VERBOSE_FLAG = False,
 ) -> None:
@@ -348,6 +359,7 @@ def resume(
             results=output,
             on_progress=view.progress,
             verbose=verbose,
+            workers=workers,
         )
         return view.summary(progress)
 
@@ -493,9 +505,22 @@ def cancel(batch: _ID, database_url: _DATABASE_URL = None) -> None:
     + _examples(
         "agent batch worker --database-url postgresql://agent@db.internal/agent",
         "AGENT_DATABASE_URL=postgresql://agent@db.internal/agent agent batch worker",
+        "agent batch worker --batch b3f2 --database-url postgresql://agent@db.internal/agent",
     ),
 )
-def worker(database_url: _DATABASE_URL = None, verbose: _VERBOSE_FLAG = False) -> None:
+def worker(
+    database_url: _DATABASE_URL = None,
+    batch: Annotated[
+        str | None,
+        typer.Option(
+            "--batch",
+            metavar="ID",
+            help="Take tasks of this batch only, and stop once it is no longer running.",
+        ),
+    ] = None,
+    parent: Annotated[int | None, typer.Option("--parent", hidden=True)] = None,
+    verbose: _VERBOSE_FLAG = False,
+) -> None:
     """Take tasks of every batch of the database until stopped."""
     from agent.cli.common import run_command
 
@@ -524,7 +549,13 @@ def worker(database_url: _DATABASE_URL = None, verbose: _VERBOSE_FLAG = False) -
         from agent.batch.batch import run_worker
 
         await run_worker(
-            database=database_url, env=os.environ, cwd=Path.cwd(), on_progress=show, verbose=verbose
+            database=database_url,
+            env=os.environ,
+            cwd=Path.cwd(),
+            on_progress=show,
+            verbose=verbose,
+            batch=batch,
+            parent=parent,
         )
         return 0
 
@@ -544,4 +575,9 @@ def _status_lines(found: BatchStatus) -> list[str]:
         f"running {found.running} · queued {found.queued} · not started {found.skipped} · "
         f"cancelled {found.cancelled}",
         f"  cost:      {format_cost(found.cost)}",
+        *(
+            [f"  ran on:    {', '.join(f'{name} ({count})' for name, count in found.executors.items())}"]
+            if found.executors
+            else []
+        ),
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from pathlib import Path
 
 from tests.integration.batch_helpers import (
@@ -100,17 +101,23 @@ def test_a_bad_tasks_line_exits_2_naming_the_line_and_runs_nothing(tmp_path: Pat
 
 
 def test_a_batch_killed_half_way_carries_on_and_pays_for_no_answer_twice(tmp_path: Path) -> None:
-    """kill -9 about half-way; `resume ID`; then the same command again finds nothing left to do."""
+    """kill -9 about half-way; `resume ID`; then the same command again finds nothing left to do.
+
+    The batch runs in two processes (``--workers 2``): the local worker takes its share of the
+    tasks, and stops by itself once the process that started it is killed.
+    """
     model = TwoTurns(delay=0.2)
     write_tasks(tmp_path / "tasks.jsonl", 12)
     results = tmp_path / "results.jsonl"
     command = ("run", "tasks.jsonl", "-o", "results.jsonl", "-s", "calc", "-m", MODEL, "--concurrency", "3")
     with loopback(model) as server:
         env = env_for(server, tmp_path)
-        proc = start(*command, env=env, cwd=tmp_path)
+        proc = start(*command, "--workers", "2", env=env, cwd=tmp_path)
         wait_for_lines(results, 6, proc)
+        [worker] = local_workers_of(proc.pid)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
+        wait_until_gone(worker)
         assert proc.stderr is not None
         batch = batch_id_of(proc.stderr.read())
         proc.stderr.close()
@@ -124,12 +131,53 @@ def test_a_batch_killed_half_way_carries_on_and_pays_for_no_answer_twice(tmp_pat
         assert again.code == 0, again.stderr
         assert "carrying on batch" in again.stderr
         assert sum(model.firsts.values()) == firsts  # nothing ran again
+        status = run_command("status", batch, "--json", env=env, cwd=tmp_path)
+    ran_on = {int(executor.split("-")[-2]) for executor in status.json()["executors"]}
+    assert {proc.pid, worker} <= ran_on  # both took tasks before the kill
     lines = lines_of(results)
     assert sorted(line["id"] for line in lines) == sorted(f"t{i}" for i in range(12))
     assert all(line["result"]["stop_reason"] == "completed" for line in lines)
     assert set(model.firsts) == {f"task {i}" for i in range(12)}
     assert max(model.firsts.values()) <= 2
     assert len(model.twice()) <= 3  # only tasks in flight at the kill asked again
+
+
+def local_workers_of(parent: int, timeout: float = 60) -> list[int]:
+    """The pids of the local workers that ``agent batch run --workers`` started as ``parent``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if (
+                b"worker" in argv
+                and b"--parent" in argv
+                and argv[argv.index(b"--parent") + 1] == str(parent).encode()
+            ):
+                found.append(int(entry.name))
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"no local worker of {parent}")
+
+
+def wait_until_gone(pid: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while Path(f"/proc/{pid}").exists() and b"Z" not in _state(pid):
+        assert time.monotonic() < deadline, f"the local worker {pid} outlived its parent"
+        time.sleep(0.1)
+
+
+def _state(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return b"Z"
 
 
 def test_failed_tasks_exit_1_and_retry_runs_them_as_a_new_attempt(tmp_path: Path) -> None:
