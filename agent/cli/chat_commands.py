@@ -191,10 +191,15 @@ async def _resume(chat: Chat, args: list[str]) -> None:
     chat.carry_on(args[0])
 
 
+def _save_path(cwd: Path, name: str) -> Path:
+    """Where ``/save NAME`` writes: ``~`` is the home directory, a relative NAME is in ``cwd``."""
+    return cwd / Path(name).expanduser()  # (an absolute NAME stays as it is)
+
+
 async def _save(chat: Chat, args: list[str]) -> None:
     if len(args) != 1:
         raise ConfigError("give one file name: FILE.json for JSON, else Markdown", source="/save")
-    path = chat.agent.endpoint.cwd / Path(args[0])  # (an absolute FILE stays as it is)
+    path = _save_path(chat.agent.endpoint.cwd, args[0])
     shown = one_line(str(path), 200)
     messages = chat.messages()
     if not messages:

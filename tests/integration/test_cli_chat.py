@@ -364,7 +364,7 @@ def test_piped_slash_commands_list_switch_clear_and_resume(tmp_path: Path) -> No
                 "and then?\\",  # a line ending in \ goes on with the next
                 "go on",
                 "/cost",
-                "/save conversation.json",
+                "/save ~/conversation.json",  # ~ is the home directory (here the test's)
                 "",
             ]
         )
