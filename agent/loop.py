@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -261,13 +261,16 @@ class _Run:
         self.schema_retries = 1
 
     def finish(self, started: float) -> None:
-        """Fill in what is known only at the end, and report it."""
+        """Fill in what is known only at the end (then :meth:`report` it)."""
         if self.run.models_tried:
             self.result.models_tried = list(self.run.models_tried)
         self.result.usage = self.spending.total
         self.result.usage_by_model = dict(self.spending.by_model)
         self.result.tool_protocol = self.run.protocol
         self.result.duration_ms = (time.perf_counter() - started) * 1000
+
+    def report(self) -> None:
+        """Tell the listener the run is over, with its result."""
         if self.on_event is not None:
             self.emit(RunFinished(result=self.result))
 
@@ -574,6 +577,7 @@ async def run_agent(
     on_event: EventSink | None = None,
     history: list[Message] | None = None,
     gate: ToolGate | None = None,
+    settle: Callable[[RunResult], Awaitable[None]] | None = None,
 ) -> RunResult:
     """Run the loop for ``prompt`` until the model answers or a limit stops it.
 
@@ -581,7 +585,8 @@ async def run_agent(
     ``stop_reason="error"`` and ``result.error`` set (``result.exception`` keeps the error for
     exit codes). ``history``, when given, is extended in place with every message of the run.
     ``gate``, when given, decides each call before it runs (allow/deny rules, approval): a
-    refused call gets an error result saying why, and the run goes on.
+    refused call gets an error result saying why, and the run goes on. ``settle``, when given,
+    completes the result (an error's details, say) before ``run_finished`` reports it.
     """
     options = options or RunOptions()
     run = _Run(model, toolset, options, on_event, gate)
@@ -613,6 +618,10 @@ async def run_agent(
         run.result.stop_reason = "error"
         run.result.error = ErrorInfo(type="Interrupted", message="interrupted by the user")
         run.finish(started)
+        run.report()
         raise
     run.finish(started)
+    if settle is not None:
+        await settle(run.result)
+    run.report()
     return run.result

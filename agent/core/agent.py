@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import anyio
 
 from agent.core.endpoint import Endpoint, open_endpoint
+from agent.core.run_setup import given_opening, opening_options, overridden, with_suggestions
 from agent.core.server_plan import plan_servers
 from agent.errors import (
     ConfigError,
@@ -83,8 +84,6 @@ if TYPE_CHECKING:
     from agent.mcp.report import ServerReport
     from agent.mcp.targets import ServerTarget
     from agent.messages import Message, ModelResponse, RequestSettings, ToolSpec
-    from agent.models.capabilities import ModelCapabilities
-    from agent.models.catalog import Catalog
     from agent.models.resolution import ResolvedModel
     from agent.providers.base import ChatModel
     from agent.providers.embeddings import Embeddings
@@ -92,6 +91,7 @@ if TYPE_CHECKING:
     from agent.providers.routing import RequestExtras
     from agent.sessions.recorder import SessionRecorder
     from agent.sessions.store import SessionStore
+    from agent.structured import OutputSchema
     from agent.tools import Toolset
     from agent.tracing import Tracing
 
@@ -174,6 +174,7 @@ class Agent:
         self._http: httpx.AsyncClient | None = None
         self._models: dict[str, tuple[ChatModel, RunOptions]] = {}
         self._suggestions: dict[str, tuple[str, ...]] = {}
+        self._schema: OutputSchema | None = None
         self._resolved: ResolvedModel | None = None
         self._servers_only = False
         self._store: SessionStore | None = None
@@ -210,6 +211,7 @@ class Agent:
     def _reset(self) -> None:
         self._endpoint = self._manager = self._http = self._resolved = None
         self._models = {}
+        self._schema = None
         self._tracing = None
 
     async def _start(self, stack: AsyncExitStack) -> None:
@@ -693,6 +695,26 @@ class Agent:
         async with create_http_client(config.timeout_seconds) as http:
             return await send(http)
 
+    def _run_options(self, resolved: ResolvedModel) -> RunOptions:
+        from agent.core.run_setup import run_options_for
+
+        return run_options_for(
+            self.options,
+            self.endpoint,
+            resolved,
+            primary=self.model_id,
+            output_schema=self._output_schema(),
+            emit=self._emit,
+        )
+
+    def _output_schema(self) -> OutputSchema | None:
+        """``--schema``, read once (a file is read when the first run needs it)."""
+        if self.options.schema and self._schema is None:
+            from agent.structured import load_schema
+
+            self._schema = load_schema(self.options.schema, self.endpoint.cwd)
+        return self._schema
+
     async def _prepare(
         self, model_id: str, *, primary: bool = False, pin: str | None = None
     ) -> tuple[ChatModel, RunOptions]:
@@ -731,63 +753,6 @@ class Agent:
         self._models[key] = prepared
         self._suggestions[model_id] = resolved.suggestions
         return prepared
-
-    def _run_options(self, resolved: ResolvedModel) -> RunOptions:
-        from agent.core.extras import prompt_cache_on
-        from agent.loop import RunOptions
-        from agent.schema_shapes import strictest
-        from agent.structured import load_schema
-
-        options, config = self.options, self.endpoint.provider.config
-        caps = resolved.capabilities
-        protocol = caps.tool_protocol if options.protocol == "auto" else options.protocol
-        tool_choice = options.tool_choice
-        if tool_choice is not None and protocol == "native" and not caps.allows_tool_choice(tool_choice):
-            self._emit(
-                Notice(message=f"{caps.model} does not take tool_choice={tool_choice}; not sending it")
-            )
-            tool_choice = None
-        # Fallbacks answer the primary's requests (same tools): the schemas must suit every model,
-        # and the run's budget is checked at the highest of their prices.
-        catalog = resolved.catalog
-        schema_profiles = [caps.tool_schema_profile]
-        prices: dict[str, Price | None] = {}
-        _add_price(prices, caps, catalog)
-        if caps.model == self.model_id and (chain := [*options.fallbacks, *config.fallback_models]):
-            from agent.models.capabilities import resolve
-            from agent.models.overrides import find_overrides
-
-            endpoint = self.endpoint
-            overrides = find_overrides(endpoint.cwd, endpoint.env, endpoint.config_dir)
-            for member in chain:
-                entry = catalog.lookup(member) if catalog is not None else None
-                member_caps = resolve(member, catalog_entry=entry, above=overrides.layers_for(member))
-                schema_profiles.append(member_caps.tool_schema_profile)
-                _add_price(prices, member_caps, catalog)
-        run_options = RunOptions(
-            max_turns=options.max_turns,
-            max_cost=options.max_cost,
-            max_total_tokens=options.max_total_tokens,
-            timeout=options.timeout,
-            tool_timeout=options.tool_timeout,
-            stream=options.stream,
-            tool_choice=tool_choice,
-            system=options.system,
-            context_window=resolved.context_window(config.context_window),
-            reserve_tokens=config.reserve_tokens,
-            protocol=protocol,
-            tool_schema_profile=strictest(schema_profiles),
-            image_input=bool(caps.image_input),
-            audio_input=bool(caps.audio_input),
-            max_output_tokens=caps.max_completion_tokens,
-            prices=prices,
-            cache_prompt=prompt_cache_on(options, config) and bool(caps.cache_breakpoints),
-            output_schema=load_schema(options.schema, self.endpoint.cwd) if options.schema else None,
-            schema_in_request=caps.structured_outputs is not False,
-        )
-        if options.max_tool_output is not None:
-            run_options = dataclasses.replace(run_options, max_tool_output_chars=options.max_tool_output)
-        return run_options
 
     # -- runs --------------------------------------------------------------------------------
 
@@ -834,7 +799,7 @@ class Agent:
                 or file is wrong, or a resource or server prompt is unknown or lacks an argument.
             McpError: a server to read a resource or prompt from is not running or failed.
         """
-        opening, overrides = _opening_options(self.options, overrides)
+        opening, overrides = opening_options(self.options, overrides)
         prompt = prompt or ""
         if not prompt.strip() and opening.server_prompt is None:
             raise ConfigError("the prompt is empty", source="PROMPT")
@@ -849,7 +814,7 @@ class Agent:
                     pin_provider=pin_provider,
                     toolset=toolset,
                     **overrides,
-                    **_given(opening),
+                    **given_opening(opening),
                 )
         if self._servers_only:
             raise RuntimeError(
@@ -860,7 +825,7 @@ class Agent:
         assert self._manager is not None
         chat, options = await self._prepare(model or self.model_id, pin=pin_provider)
         if overrides:
-            options = _overridden(options, overrides)
+            options = overridden(options, overrides)
         if output_schema is not None:
             from agent.structured import OutputSchema, schema_of
 
@@ -881,6 +846,10 @@ class Agent:
                 session_id = recorder.session_id if recorder is not None and recorder.store else None
                 emit = RunEvents(sinks, session_id=session_id, servers=self.servers)
             model_id = model or self.model_id
+
+            async def settle(result: RunResult) -> None:
+                await self._settle_error(result, model_id)
+
             with spans if spans is not None else nullcontext():
                 result = await run_agent(
                     chat,
@@ -890,6 +859,7 @@ class Agent:
                     on_event=emit,
                     history=history,
                     gate=self._gate,
+                    settle=settle,
                 )
         finally:
             if transcript is not None:
@@ -907,13 +877,16 @@ class Agent:
             from agent.structured import as_instance
 
             as_instance(result, output_schema)
+        return result
+
+    async def _settle_error(self, result: RunResult, model_id: str) -> None:
+        """A run's error completed: the catalog's suggestions for an unknown model, ``/key`` for 402/429."""
         suggestions = self._suggestions.get(model_id)
         ended = result.exception
         if isinstance(ended, ModelNotFoundError) and suggestions and not ended.fallback_models:
-            result.fail(_with_suggestions(ended, suggestions))
+            result.fail(with_suggestions(ended, suggestions))
         elif isinstance(ended, InsufficientCreditsError | RateLimitError):
             result.fail(await self._with_key_figures(ended))
-        return result
 
     async def _with_key_figures(self, error: ProviderError) -> ProviderError:
         """A 402 or 429 saying what OpenRouter's ``GET /key`` reports (see :mod:`agent.providers.credits`)."""
@@ -1141,72 +1114,3 @@ def _within_budget(
     if allowance.max_output is not None:
         settings = settings.model_copy(update={"max_tokens": allowance.max_output})
     return settings
-
-
-def _add_price(prices: dict[str, Price | None], caps: ModelCapabilities, catalog: Catalog | None) -> None:
-    """Note the price of ``caps.model`` (None: unknown), also under its catalog id if it differs.
-
-    An alias (``~anthropic/claude-sonnet-latest``) is answered by the model it stands for, and
-    responses name that one.
-    """
-    from agent.budget import Price
-
-    price: Price | None = None
-    if caps.free:
-        price = Price(0.0, 0.0)
-    elif caps.prompt_price is not None and caps.completion_price is not None:
-        price = Price(float(caps.prompt_price), float(caps.completion_price), float(caps.request_price or 0))
-    prices.setdefault(caps.model, price)
-    entry = catalog.lookup(caps.model) if catalog is not None else None
-    if entry is not None:
-        prices.setdefault(entry.id, price)
-
-
-def _with_suggestions(error: ModelNotFoundError, suggestions: tuple[str, ...]) -> ModelNotFoundError:
-    """``error`` naming the catalog ids close to the refused one, in place of the generic advice."""
-    head = error.message.split("; look it up with", 1)[0].split(". The model id", 1)[0].rstrip(". ")
-    choices = " or ".join(suggestions)
-    return ModelNotFoundError(
-        f"{head}; did you mean {choices}? (`agent models --search` lists the ids)",
-        status=error.status,
-        code=error.code,
-        metadata=error.metadata,
-        model=error.model,
-    )
-
-
-_PER_RUN = ("max_turns", "max_cost", "max_total_tokens", "timeout", "tool_timeout", "stream", "system")
-_OPENING = (
-    "resources",
-    "server_prompt",
-    "prompt_args",
-    "no_session",
-    "continue_session",
-    "resume",
-    "transcript",
-)
-"""Options a run may have of its own that are not limits: how it opens and where it is kept."""
-
-
-def _opening_options(options: AgentOptions, overrides: dict[str, Any]) -> tuple[AgentOptions, dict[str, Any]]:
-    """``options`` with one run's own resources and server prompt, and the other overrides."""
-    own = {name: value for name, value in overrides.items() if name in _OPENING}
-    rest = {name: value for name, value in overrides.items() if name not in _OPENING}
-    if own:
-        checked = parse_options(own)
-        options = dataclasses.replace(options, **{name: getattr(checked, name) for name in own})
-    return options, rest
-
-
-def _given(options: AgentOptions) -> dict[str, Any]:
-    """The resources and server prompt of ``options`` as run overrides."""
-    return {name: getattr(options, name) for name in _OPENING}
-
-
-def _overridden(options: RunOptions, overrides: dict[str, Any]) -> RunOptions:
-    """``options`` with one run's own values (checked like the agent's options)."""
-    unknown = [name for name in overrides if name not in _PER_RUN]
-    if unknown:
-        raise ConfigError(f"a run cannot override {unknown[0]!r}; it can: {', '.join(_PER_RUN)}")
-    checked = parse_options(overrides)
-    return dataclasses.replace(options, **{name: getattr(checked, name) for name in overrides})

@@ -3,6 +3,7 @@ prints what OpenRouter billed for each generation (``GET /generation``)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.integration.cli_helpers import Completed, agent_env, run_agent_cli
@@ -38,9 +39,10 @@ def gets(server: ScriptedOpenRouter, path: str) -> int:
 
 def test_a_402_names_what_is_left_of_the_keys_limit_in_the_line_and_the_json(tmp_path: Path) -> None:
     key = key_info(usage=4.97, limit=5, limit_remaining=0.03, limit_reset="monthly")
-    with ScriptedOpenRouter(credits_error(), credits_error(), key=key) as server:
+    with ScriptedOpenRouter(credits_error(), credits_error(), credits_error(), key=key) as server:
         human = run(server, tmp_path, "hi")
         machine = run(server, tmp_path, "hi", "--json")
+        events = run(server, tmp_path, "hi", "--events")
     expected = (
         "error: not enough credits for this request (402): Insufficient credits. Add more using "
         "https://openrouter.ai/settings/credits. The key has $0.03 of its $5.00 limit left "
@@ -53,7 +55,9 @@ def test_a_402_names_what_is_left_of_the_keys_limit_in_the_line_and_the_json(tmp
         "type": "InsufficientCreditsError",
         "message": expected[len("error: ") :],
     }
-    assert gets(server, KEY_PATH) == 2  # once per failed run
+    finished = json.loads(events.stdout.splitlines()[-1])  # run_finished: the same error, /key's figures in
+    assert (finished["type"], finished["result"]["error"]["message"]) == ("run_finished", expected[7:])
+    assert gets(server, KEY_PATH) == 3  # once per failed run
     server.assert_clean()
 
 
