@@ -26,3 +26,44 @@ def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+SLOW_FILES = (
+    "tests/integration/test_cli_batch.py",
+    "tests/integration/test_cli_batch_postgres.py",
+    "tests/integration/test_cli_chat.py",
+    "tests/integration/test_serve.py",
+    "tests/integration/test_cli_replay.py",
+    "tests/integration/test_cli_tool_policy.py",
+    "tests/integration/test_cli_inventory.py",
+    "tests/integration/test_cli_query.py",
+    "tests/integration/test_readme_example.py",
+    "tests/integration/test_cli_oauth.py",
+    "tests/security/test_fs_attacks.py",
+)
+"""Tests that each run processes for many seconds (DBOS batches, pseudo-terminals, servers)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under xdist, start each worker's share of the tests with its part of the slow ones.
+
+    xdist's work stealing hands each worker a contiguous share of the collection first and then
+    moves tests from the longest queue to idle workers; slow tests that come last in a share run
+    last, one after the other, while the other workers idle. Dealt out to the head of every
+    share instead, they run side by side from the start, and the quick ones fill the gaps. Every
+    worker computes the same order (xdist requires identical collections).
+    """
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
+    if workers < 2 or len(items) < workers:
+        return
+    slow = [item for item in items if item.nodeid.startswith(SLOW_FILES)]
+    quick = iter([item for item in items if not item.nodeid.startswith(SLOW_FILES)])
+    remaining, ordered = len(items), []
+    for share in range(workers):
+        size = remaining // (workers - share)  # as xdist's first distribution cuts the collection
+        remaining -= size
+        head = slow[share::workers]
+        ordered.extend(head)
+        ordered.extend(item for _, item in zip(range(size - len(head)), quick, strict=False))
+    ordered.extend(quick)
+    items[:] = ordered

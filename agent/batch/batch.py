@@ -450,6 +450,7 @@ async def retry_batch(
     max_cost: float | None = None,
     on_progress: ProgressSink | None = None,
     verbose: bool = False,
+    workers: int = 1,
 ) -> Progress:
     """Run again (a new attempt each) the tasks of ``batch`` that failed or the budget did not start."""
 
@@ -458,7 +459,16 @@ async def retry_batch(
         return row.status != "SUCCESS" or output.get("state") != "completed"
 
     return await _follow_stored(
-        batch, database, env, cwd, results, on_progress, verbose, retry=failed, max_cost=max_cost
+        batch,
+        database,
+        env,
+        cwd,
+        results,
+        on_progress,
+        verbose,
+        retry=failed,
+        max_cost=max_cost,
+        workers=workers,
     )
 
 

@@ -24,8 +24,10 @@ from agent.cli.options import RUN_OPTIONS, command
 from agent.options import AgentOptions, option_default
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from agent.batch.batch import BatchStatus, WorkerProgress
-    from agent.batch.follow import Progress
+    from agent.batch.follow import Progress, ProgressSink
 
 __all__ = ["BATCH_OPTIONS", "batch_app"]
 
@@ -344,24 +346,38 @@ def resume(
     verbose: _VERBOSE_FLAG = False,
 ) -> None:
     """Carry a batch on after a crash, kill or cancel."""
-    from agent.cli.common import run_command
 
-    async def main() -> int:
+    async def carry_on(on_progress: ProgressSink) -> Progress:
         from agent.batch.batch import resume_batch
 
-        view = _View(json_output=json_output)
-        view.batch_id = batch
-        progress = await resume_batch(
+        return await resume_batch(
             batch,
             database=database_url,
             env=os.environ,
             cwd=Path.cwd(),
             results=output,
-            on_progress=view.progress,
+            on_progress=on_progress,
             verbose=verbose,
             workers=workers,
         )
-        return view.summary(progress)
+
+    _follow(batch, carry_on, json_output=json_output, verbose=verbose)
+
+
+def _follow(
+    batch: str,
+    carry_on: Callable[[ProgressSink], Awaitable[Progress]],
+    *,
+    json_output: bool,
+    verbose: bool,
+) -> None:
+    """Run a command that carries a stored batch on: its live progress, then its summary and exit code."""
+    from agent.cli.common import run_command
+
+    async def main() -> int:
+        view = _View(json_output=json_output)
+        view.batch_id = batch
+        return view.summary(await carry_on(view.progress))
 
     raise typer.Exit(run_command(main, verbose=verbose))
 
@@ -383,33 +399,31 @@ def retry(
     ] = None,
     output: _OUTPUT = None,
     database_url: _DATABASE_URL = None,
+    workers: _WORKERS = 1,
     json_output: _JSON_FLAG = False,
     verbose: _VERBOSE_FLAG = False,
 ) -> None:
     """Run the failed tasks of a batch again."""
-    from agent.cli.common import run_command
-
     if not failed:
         sys.stderr.write("error: agent batch retry: say what to retry: --failed\n")
         raise typer.Exit(2)
 
-    async def main() -> int:
+    async def carry_on(on_progress: ProgressSink) -> Progress:
         from agent.batch.batch import retry_batch
 
-        view = _View(json_output=json_output)
-        progress = await retry_batch(
+        return await retry_batch(
             batch,
             database=database_url,
             env=os.environ,
             cwd=Path.cwd(),
             results=output,
             max_cost=max_cost,
-            on_progress=view.progress,
+            on_progress=on_progress,
             verbose=verbose,
+            workers=workers,
         )
-        return view.summary(progress)
 
-    raise typer.Exit(run_command(main, verbose=verbose))
+    _follow(batch, carry_on, json_output=json_output, verbose=verbose)
 
 
 @batch_app.command(
