@@ -639,23 +639,35 @@ async def run_worker(
         record = await anyio.to_thread.run_sync(find_batch, url, batch)
         listen = [queue_name(record.id)]
         shards = shards_for(int(record.spec.get("concurrency") or 1))
-    async with (
-        TaskRunner(durable=True, shards=shards, cwd=cwd, env=env) as runner,
-        Engine(url, runner=runner, listen=listen, verbose=verbose) as engine,
-    ):
-        progress.executor_id = engine.executor_id
-        ticks = 0
-        while True:
-            progress.completed, progress.failed = runner.completed, runner.failed
-            progress.running = runner.running
-            if on_progress is not None:
-                on_progress(progress)
-            if parent is not None and os.getppid() != parent:
-                raise KeyboardInterrupt  # as SIGTERM: the tasks running here go back to the queue
-            if record is not None and ticks % 4 == 0 and not await _running(engine, record.id):
-                return
-            ticks += 1
-            await anyio.sleep(0.5)
+    async with TaskRunner(durable=True, shards=shards, cwd=cwd, env=env) as runner:
+        if record is not None:  # its servers up before it takes a task (and says it is ready)
+            await runner.warm(record.spec.get("options") or {}).wait()
+        async with Engine(url, runner=runner, listen=listen, verbose=verbose) as engine:
+            await _work(runner, engine, progress, on_progress, record, parent)
+
+
+async def _work(
+    runner: TaskRunner,
+    engine: Engine,
+    progress: WorkerProgress,
+    on_progress: Callable[[WorkerProgress], None] | None,
+    record: BatchRecord | None,
+    parent: int | None,
+) -> None:
+    """A worker's life once it takes tasks: report, and stop when its batch or its parent is gone."""
+    progress.executor_id = engine.executor_id
+    ticks = 0
+    while True:
+        progress.completed, progress.failed = runner.completed, runner.failed
+        progress.running = runner.running
+        if on_progress is not None:
+            on_progress(progress)
+        if parent is not None and os.getppid() != parent:
+            raise KeyboardInterrupt  # as SIGTERM: the tasks running here go back to the queue
+        if record is not None and ticks % 4 == 0 and not await _running(engine, record.id):
+            return
+        ticks += 1
+        await anyio.sleep(0.5)
 
 
 async def _running(engine: Engine, batch_id: str) -> bool:

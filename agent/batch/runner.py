@@ -30,6 +30,7 @@ from agent.errors import AgentError
 from agent.options import parse_options
 from agent.providers.base import ChatModel
 from agent.result import RunResult
+from agent.tools import Toolset
 
 __all__ = ["DurableAgent", "TaskRunner", "outcome_of", "shards_for"]
 
@@ -43,16 +44,11 @@ class DurableAgent(Agent):
 
         return DurableModel(super().chat_model(model_id, **kwargs), self.secrets())
 
-    def secrets(self) -> list[str | None]:
-        """Values never to store: the API key and the provider's header values."""
-        return self._secrets()
-
-    async def __aenter__(self) -> DurableAgent:
+    def wrap_toolset(self, toolset: Toolset) -> Toolset:
+        """The agent's tools, each call made durable."""
         from agent.batch.durable import DurableToolset
 
-        await super().__aenter__()
-        self._toolset = DurableToolset(self._toolset or self._manager, self.secrets())  # type: ignore[arg-type]
-        return self
+        return DurableToolset(toolset, self.secrets())
 
 
 class TaskRunner:

@@ -251,6 +251,7 @@ class Agent:
         from agent.providers.openai_compat import create_http_client
 
         transport = self._replay_transport(stack)
+        self._toolset = self.wrap_toolset(self._toolset or manager)
         self._http = await stack.enter_async_context(
             create_http_client(endpoint.provider.config.timeout_seconds, transport=transport)
         )
@@ -279,6 +280,15 @@ class Agent:
         if options.strict_servers and manager.failed:
             raise manager.failed[0].error or ConfigError("an MCP server failed to start")
 
+    def wrap_toolset(self, toolset: Toolset) -> Toolset:
+        """The tools every run uses, from the attached servers' ``toolset`` (this returns it as it is).
+
+        A subclass may wrap it, as durable batches do to make each call a checkpoint
+        (:class:`agent.batch.runner.DurableAgent`); with ``chat_model`` it is the place to wrap
+        what a run talks to.
+        """
+        return toolset
+
     def _replay_transport(self, stack: AsyncExitStack) -> httpx.AsyncBaseTransport | None:
         """The HTTP transport of ``--record`` or ``--replay`` (and their toolsets); None: the network.
 
@@ -300,7 +310,7 @@ class Agent:
             from agent.replay.recording import RecordFile, RecordingToolset, RecordingTransport
 
             path = options.record if options.record.is_absolute() else endpoint.cwd / options.record
-            file = RecordFile(path, secrets=self._secrets())
+            file = RecordFile(path, secrets=self.secrets())
             stack.callback(file.close)
             self._toolset = RecordingToolset(self._manager, file)
             return RecordingTransport(httpx.AsyncHTTPTransport(limits=http_limits()), file)
@@ -986,7 +996,7 @@ class Agent:
                 transcript=transcript,
                 cwd=str(endpoint.cwd),
                 title=title,
-                secrets=self._secrets(),
+                secrets=self.secrets(),
             ),
             history,
         )
@@ -998,7 +1008,7 @@ class Agent:
             from agent.sessions.store import SessionStore
 
             endpoint = self.endpoint
-            self._store = SessionStore(user_data_dir(endpoint.env, endpoint.cwd), secrets=self._secrets())
+            self._store = SessionStore(user_data_dir(endpoint.env, endpoint.cwd), secrets=self.secrets())
             assert self._stack is not None
             self._stack.callback(self._close_store)
         return self._store
@@ -1008,8 +1018,8 @@ class Agent:
         if store is not None:
             store.close()
 
-    def _secrets(self) -> list[str | None]:
-        """Values never to write down: the API key and the provider's header values."""
+    def secrets(self) -> list[str | None]:
+        """Values never to write down: the API key and the provider's header values (once entered)."""
         endpoint = self.endpoint
         return [endpoint.optional_key(), *endpoint.provider.config.headers.values()]
 

@@ -217,7 +217,7 @@ class ServeTools:
         except Exception as exc:  # a bug of ours: one line for the host, no traceback
             result.fail(AgentError(f"internal error: {type(exc).__name__}: {one_line(str(exc), 300)}"))
         text, is_error = result_text(result)
-        secrets = self._secrets()
+        secrets = self.agent.secrets()
         if self.log is not None:
             self.log(one_line(f"run_task: {result.stop_reason} after {result.turns} turns ({result.model})"))
         return TaskOutcome(
@@ -286,10 +286,6 @@ class ServeTools:
             return None
         kept = [name for name in chosen if name not in left_out]
         return RunToolset(self.agent.toolset, kept, replaced)
-
-    def _secrets(self) -> list[str | None]:
-        endpoint = self.agent.endpoint
-        return [endpoint.optional_key(), *endpoint.provider.config.headers.values()]
 
     # -- list_models ---------------------------------------------------------------------------
 
