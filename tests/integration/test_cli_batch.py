@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import sqlite3
+import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.integration.batch_helpers import (
@@ -115,6 +119,9 @@ def test_a_batch_killed_half_way_carries_on_and_pays_for_no_answer_twice(tmp_pat
         proc = start(*command, "--workers", "2", env=env, cwd=tmp_path)
         wait_for_lines(results, 6, proc)
         [worker] = local_workers_of(proc.pid)
+        # Each process runs at most 2 of the 3 tasks at once: both have taken tasks by now, or soon.
+        took = tmp_path / "agent-data" / "batches.sqlite"
+        wait_for(lambda: {proc.pid, worker} <= executor_pids(took), proc, "both processes take tasks")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         wait_until_gone(worker)
@@ -132,8 +139,8 @@ def test_a_batch_killed_half_way_carries_on_and_pays_for_no_answer_twice(tmp_pat
         assert "carrying on batch" in again.stderr
         assert sum(model.firsts.values()) == firsts  # nothing ran again
         status = run_command("status", batch, "--json", env=env, cwd=tmp_path)
-    ran_on = {int(executor.split("-")[-2]) for executor in status.json()["executors"]}
-    assert {proc.pid, worker} <= ran_on  # both took tasks before the kill
+    ran_on = status.json()["executors"]  # the last attempt's process: the killed ones' finished tasks
+    assert len(ran_on) >= 2 and sum(ran_on.values()) == 12, ran_on
     lines = lines_of(results)
     assert sorted(line["id"] for line in lines) == sorted(f"t{i}" for i in range(12))
     assert all(line["result"]["stop_reason"] == "completed" for line in lines)
@@ -164,6 +171,27 @@ def local_workers_of(parent: int, timeout: float = 60) -> list[int]:
             return found
         time.sleep(0.1)
     raise AssertionError(f"no local worker of {parent}")
+
+
+def executor_pids(database: Path) -> set[int]:
+    """The pids of the processes (DBOS executors) that took a task of the batch database so far."""
+    if not database.exists():
+        return set()
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)) as db:
+        rows = db.execute(
+            "SELECT DISTINCT executor_id FROM workflow_status WHERE status IN ('PENDING', 'SUCCESS')"
+        ).fetchall()
+    return {int(str(executor).split("-")[-2]) for (executor,) in rows if executor}
+
+
+def wait_for(
+    condition: Callable[[], bool], proc: subprocess.Popen[str], what: str, timeout: float = 60
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert proc.poll() is None, f"the batch ended before {what}"
+        assert time.monotonic() < deadline, f"not after {timeout} s: {what}"
+        time.sleep(0.05)
 
 
 def wait_until_gone(pid: int, timeout: float = 30) -> None:
