@@ -34,21 +34,9 @@ STOP_SECONDS = 15.0
 """How long a worker has to hand its tasks back after SIGTERM before it is killed."""
 
 
-def worker_command(batch_id: str, database_url: str, *, parent: int, verbose: bool = False) -> list[str]:
-    """The command line of one local worker of ``batch_id``."""
-    command = [
-        sys.executable,
-        "-m",
-        "agent",
-        "batch",
-        "worker",
-        "--batch",
-        batch_id,
-        "--database-url",
-        database_url,
-        "--parent",
-        str(parent),
-    ]
+def worker_command(batch_id: str, *, parent: int, verbose: bool = False) -> list[str]:
+    """The command line of one local worker of ``batch_id`` (its database comes in its environment)."""
+    command = [sys.executable, "-m", "agent", "batch", "worker", "--batch", batch_id, "--parent", str(parent)]
     return [*command, "--verbose"] if verbose else command
 
 
@@ -58,8 +46,8 @@ class LocalWorkers:
     Args:
         count: how many to start (0: none).
         batch_id: the batch whose queue they take tasks from.
-        database_url: the batch database (its password, if any, stays in the command line of a
-            process of this user, as it was in this one's).
+        database_url: the batch database, handed over as ``AGENT_DATABASE_URL`` in their
+            environment: a password in it never shows in a command line (``ps``).
         env: their environment (keys included: a task never carries one).
         cwd: their working directory (the batch's).
         verbose: let their own messages through on stderr (else they are quiet).
@@ -76,8 +64,8 @@ class LocalWorkers:
         verbose: bool = False,
     ) -> None:
         self.count = count
-        self.command = worker_command(batch_id, database_url, parent=os.getpid(), verbose=verbose)
-        self.env = dict(env)
+        self.command = worker_command(batch_id, parent=os.getpid(), verbose=verbose)
+        self.env = {**env, "AGENT_DATABASE_URL": database_url}
         self.cwd = cwd
         self.verbose = verbose
         self.procs: list[subprocess.Popen[bytes]] = []
