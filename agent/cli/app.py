@@ -5,7 +5,6 @@ Heavy imports (httpx, the MCP SDK) happen inside the commands, so ``agent --help
 
 from __future__ import annotations
 
-import inspect
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +14,8 @@ import typer
 
 from agent import __version__
 from agent.cli.options import CHAT_OPTIONS, COMPARE_OPTIONS, QUERY_OPTIONS, RUN_OPTIONS, command
+from agent.cli.options import examples as _examples
+from agent.cli.options import own as _own
 
 __all__ = ["app", "main"]
 
@@ -58,16 +59,6 @@ def _root(
     from agent.cli import style
 
     style.PLAIN = plain
-
-
-def _own(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
-    """A parameter of one command only (the table holds the shared ones)."""
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
-
-
-def _examples(*lines: str) -> str:
-    """The help's closing paragraph: command lines to copy (no ``[...]``: help text is rich markup)."""
-    return "\n\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 _PROMPT = _own(

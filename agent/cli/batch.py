@@ -9,7 +9,6 @@ The command group imports nothing heavy until a command runs.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import signal
@@ -21,6 +20,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from agent.cli.options import RUN_OPTIONS, command
+from agent.cli.options import examples as _examples
+from agent.cli.options import own as _own
 from agent.options import AgentOptions, option_default
 
 if TYPE_CHECKING:
@@ -30,11 +31,6 @@ if TYPE_CHECKING:
     from agent.batch.follow import Progress, ProgressSink
 
 __all__ = ["BATCH_OPTIONS", "batch_app"]
-
-
-def _examples(*lines: str) -> str:
-    """The help's closing paragraph: command lines to copy."""
-    return "\n\nExamples:\n\n" + "\n".join(f"  {line}" for line in lines)
 
 
 batch_app = typer.Typer(
@@ -62,27 +58,21 @@ BATCH_OPTIONS = tuple(name for name in RUN_OPTIONS if name not in _NOT_FOR_BATCH
 """``agent batch run`` takes every ``agent run`` option but those about one run's session and files."""
 
 
-def _own(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
-
-
 _WORKERS_HELP = (
     "Processes that run the tasks on this machine: this one and N - 1 local workers "
     "(each takes its share of --concurrency; one per core uses them all)."
 )
-_DATABASE = _own(
-    "database_url",
-    Annotated[
-        str | None,
-        typer.Option(
-            "--database-url",
-            metavar="URL",
-            help="The batch database: sqlite:///PATH or postgresql://USER@HOST/DB (default: "
-            "$AGENT_DATABASE_URL, else an SQLite file in the user data directory).",
-        ),
-    ],
-    None,
-)
+_WORKERS = Annotated[int, typer.Option("--workers", min=1, metavar="N", help=_WORKERS_HELP)]
+_DATABASE_URL = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        metavar="URL",
+        help="The batch database: sqlite:///PATH or postgresql://USER@HOST/DB (default: "
+        "$AGENT_DATABASE_URL, else an SQLite file in the user data directory).",
+    ),
+]
+_DATABASE = _own("database_url", _DATABASE_URL, None)
 
 
 def _run(values: dict[str, Any]) -> int:
@@ -298,7 +288,7 @@ command(
             None,
         ),
         _DATABASE,
-        _own("workers", Annotated[int, typer.Option("--workers", min=1, metavar="N", help=_WORKERS_HELP)], 1),
+        _own("workers", _WORKERS, 1),
         _own(
             "durable",
             Annotated[
@@ -317,13 +307,6 @@ command(
 
 
 _ID = Annotated[str, typer.Argument(metavar="ID", help="A batch id, or the start of one.")]
-_WORKERS = Annotated[int, typer.Option("--workers", min=1, metavar="N", help=_WORKERS_HELP)]
-_DATABASE_URL = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url", metavar="URL", help="The batch database (default: as for `agent batch run`)."
-    ),
-]
 _OUTPUT = Annotated[
     Path | None,
     typer.Option("-o", "--output", metavar="RESULTS", help="Write results here instead of the batch's file."),

@@ -34,8 +34,21 @@ __all__ = [
     "RUN_OPTIONS",
     "TRACING_OPTIONS",
     "command",
+    "examples",
+    "own",
     "split_values",
 ]
+
+
+def own(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
+    """A parameter of one command only (the option table holds the shared ones)."""
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+
+
+def examples(*lines: str) -> str:
+    """The help's closing paragraph: command lines to copy (no ``[...]``: help text is rich markup)."""
+    return "\n\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
 
 RUN_OPTIONS = option_names(AgentOptions)
 """``agent run`` takes every agent option."""
