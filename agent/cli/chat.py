@@ -92,14 +92,7 @@ async def _main(values: dict[str, Any], output: OutputOptions, *, resume: str | 
     questions = TerminalQuestions(
         chat.renderer, sys.stdin, sys.stderr, interactive=terminal and sys.stderr.isatty()
     )
-    agent = Agent(
-        options,
-        on_event=chat.on_event,
-        approve_sampling=questions.approve_sampling,
-        answer_elicitation=questions.answer_elicitation,
-        authorize=questions.authorize if questions.interactive else None,
-        approve_tool=questions.approve_tool,
-    )
+    agent = Agent(options, on_event=chat.on_event, **questions.agent_hooks())
     async with agent:
         chat.agent, chat.questions = agent, questions
         line = servers_line(agent.servers())

@@ -15,7 +15,7 @@ concurrently; everything a server wrote is shown on one cleaned line.
 from __future__ import annotations
 
 import os
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO, TypedDict
 
 import anyio
 
@@ -34,7 +34,22 @@ from agent.mcp.oauth_redirect import AuthorizationPrompt
 from agent.messages import AssistantMessage, ToolMessage, UserMessage
 from agent.text import one_line
 
-__all__ = ["TerminalQuestions"]
+if TYPE_CHECKING:
+    from agent.approval import ToolApprover
+    from agent.core.agent import ElicitationHandler, SamplingApprover
+    from agent.mcp.oauth import AuthorizationHandler
+
+
+class AgentHooks(TypedDict):
+    """The ``Agent`` keywords that put its questions to a person at the terminal."""
+
+    approve_sampling: SamplingApprover
+    answer_elicitation: ElicitationHandler
+    authorize: AuthorizationHandler | None
+    approve_tool: ToolApprover
+
+
+__all__ = ["AgentHooks", "TerminalQuestions"]
 
 _TRIES = 3
 _SHOWN = 300
@@ -59,6 +74,15 @@ class TerminalQuestions:
         self._lock = anyio.Lock()
         self._typed = b""
         """Bytes read from the terminal past the last line answered."""
+
+    def agent_hooks(self) -> AgentHooks:
+        """The ``Agent`` keywords that put its questions to this terminal (sign-in only when interactive)."""
+        return {
+            "approve_sampling": self.approve_sampling,
+            "answer_elicitation": self.answer_elicitation,
+            "authorize": self.authorize if self.interactive else None,
+            "approve_tool": self.approve_tool,
+        }
 
     async def approve_sampling(self, request: SamplingRequest) -> bool:
         """Ask whether the server may have the model answer its request.

@@ -131,14 +131,7 @@ class _Runner:
             sys.stderr,
             interactive=interactive and sys.stdin.isatty() and sys.stderr.isatty(),
         )
-        agent = Agent(
-            options,
-            on_event=self.on_event,
-            approve_sampling=questions.approve_sampling,
-            answer_elicitation=questions.answer_elicitation,
-            authorize=questions.authorize if questions.interactive else None,
-            approve_tool=questions.approve_tool,
-        )
+        agent = Agent(options, on_event=self.on_event, **questions.agent_hooks())
         self.renderer.waiting("starting")
         async with agent:
             self.result = RunResult(model=agent.model_id, models_tried=[agent.model_id])
