@@ -126,13 +126,7 @@ def with_suggestions(error: ModelNotFoundError, suggestions: tuple[str, ...]) ->
     """``error`` naming the catalog ids close to the refused one, in place of the generic advice."""
     head = error.message.split("; look it up with", 1)[0].split(". The model id", 1)[0].rstrip(". ")
     choices = " or ".join(suggestions)
-    return ModelNotFoundError(
-        f"{head}; did you mean {choices}? (`agent models --search` lists the ids)",
-        status=error.status,
-        code=error.code,
-        metadata=error.metadata,
-        model=error.model,
-    )
+    return error.reworded(f"{head}; did you mean {choices}? (`agent models --search` lists the ids)")
 
 
 _PER_RUN = ("max_turns", "max_cost", "max_total_tokens", "timeout", "tool_timeout", "stream", "system")
