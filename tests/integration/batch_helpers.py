@@ -77,6 +77,12 @@ def write_tasks(path: Path, count: int, **fields: Any) -> Path:
     return path
 
 
+def run_args(*extra: str, results: str = "r.jsonl", model: str | None = MODEL) -> tuple[str, ...]:
+    """``run tasks.jsonl -o RESULTS -s calc -m MODEL EXTRA...``: the tests' batch, their flags added."""
+    chosen = ("-m", model) if model is not None else ()
+    return ("run", "tasks.jsonl", "-o", results, "-s", "calc", *chosen, *extra)
+
+
 def batch_command(*args: str) -> list[str]:
     return [AGENT, "batch", *args]
 

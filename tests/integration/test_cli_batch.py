@@ -19,6 +19,7 @@ from tests.integration.batch_helpers import (
     env_for,
     lines_of,
     loopback,
+    run_args,
     run_command,
     start,
     wait_for_lines,
@@ -38,15 +39,7 @@ def test_a_batch_writes_one_line_per_task_with_its_result_and_metadata(tmp_path:
     with loopback(model) as server:
         env = env_for(server, tmp_path)
         done = run_command(
-            "run",
-            "tasks.jsonl",
-            "-o",
-            "out/results.jsonl",
-            "-s",
-            "calc",
-            "-m",
-            MODEL,
-            "--json",
+            *run_args("--json", results="out/results.jsonl"),
             env=env,
             cwd=tmp_path,
         )
@@ -113,7 +106,7 @@ def test_a_batch_killed_half_way_carries_on_and_pays_for_no_answer_twice(tmp_pat
     model = TwoTurns(delay=0.2)
     write_tasks(tmp_path / "tasks.jsonl", 12)
     results = tmp_path / "results.jsonl"
-    command = ("run", "tasks.jsonl", "-o", "results.jsonl", "-s", "calc", "-m", MODEL, "--concurrency", "3")
+    command = run_args("--concurrency", "3", results="results.jsonl")
     with loopback(model) as server:
         env = env_for(server, tmp_path)
         proc = start(*command, "--workers", "2", env=env, cwd=tmp_path)
@@ -214,16 +207,7 @@ def test_failed_tasks_exit_1_and_retry_runs_them_as_a_new_attempt(tmp_path: Path
     with loopback(model) as server:
         env = env_for(server, tmp_path)
         first = run_command(
-            "run",
-            "tasks.jsonl",
-            "-o",
-            "r.jsonl",
-            "-s",
-            "calc",
-            "-m",
-            MODEL,
-            "--retries",
-            "0",
+            *run_args("--retries", "0"),
             env=env,
             cwd=tmp_path,
         )
@@ -249,19 +233,7 @@ def test_the_budget_stops_starting_tasks_and_exits_3(tmp_path: Path) -> None:
     write_tasks(tmp_path / "tasks.jsonl", 5)
     with loopback(model) as server:
         done = run_command(
-            "run",
-            "tasks.jsonl",
-            "-o",
-            "r.jsonl",
-            "-s",
-            "calc",
-            "-m",
-            MODEL,
-            "--concurrency",
-            "1",
-            "--max-cost",
-            "0.005",
-            "--json",
+            *run_args("--concurrency", "1", "--max-cost", "0.005", "--json"),
             env=env_for(server, tmp_path),
             cwd=tmp_path,
         )
@@ -277,14 +249,7 @@ def test_every_task_runs_on_every_model_of_models(tmp_path: Path) -> None:
     write_tasks(tmp_path / "tasks.jsonl", 2)
     with loopback(model) as server:
         done = run_command(
-            "run",
-            "tasks.jsonl",
-            "-o",
-            "r.jsonl",
-            "-s",
-            "calc",
-            "--models",
-            "a/one,b/two",
+            *run_args("--models", "a/one,b/two", model=None),
             env=env_for(server, tmp_path),
             cwd=tmp_path,
         )
@@ -305,16 +270,7 @@ def test_a_cancelled_batch_stops_shows_so_and_resumes(tmp_path: Path) -> None:
     with loopback(model) as server:
         env = env_for(server, tmp_path)
         proc = start(
-            "run",
-            "tasks.jsonl",
-            "-o",
-            "r.jsonl",
-            "-s",
-            "calc",
-            "-m",
-            MODEL,
-            "--concurrency",
-            "1",
+            *run_args("--concurrency", "1"),
             env=env,
             cwd=tmp_path,
         )
@@ -360,18 +316,7 @@ def test_rpm_holds_tasks_in_the_queue_beyond_the_rate(tmp_path: Path) -> None:
     with loopback(model) as server:
         env = env_for(server, tmp_path)
         proc = start(
-            "run",
-            "tasks.jsonl",
-            "-o",
-            "r.jsonl",
-            "-s",
-            "calc",
-            "-m",
-            MODEL,
-            "--concurrency",
-            "3",
-            "--rpm",
-            "1",
+            *run_args("--concurrency", "3", "--rpm", "1"),
             env=env,
             cwd=tmp_path,
         )
@@ -393,7 +338,7 @@ def test_rpm_holds_tasks_in_the_queue_beyond_the_rate(tmp_path: Path) -> None:
 def test_without_durability_a_batch_runs_in_a_pool_and_skips_the_lines_it_has(tmp_path: Path) -> None:
     model = TwoTurns()
     write_tasks(tmp_path / "tasks.jsonl", 3)
-    command = ("run", "tasks.jsonl", "-o", "r.jsonl", "-s", "calc", "-m", MODEL, "--no-durable", "--json")
+    command = run_args("--no-durable", "--json")
     with loopback(model) as server:
         env = env_for(server, tmp_path)
         first = run_command(*command, env=env, cwd=tmp_path)

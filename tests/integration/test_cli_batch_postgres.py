@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from tests.integration.batch_helpers import (
-    MODEL,
     TwoTurns,
     env_for,
     lines_of,
     loopback,
+    run_args,
     start,
     wait_for_lines,
     write_tasks,
@@ -107,16 +107,7 @@ def test_two_workers_share_a_batch_run_no_task_twice_and_a_killed_one_loses_noth
         env = env_for(server, tmp_path, AGENT_DATABASE_URL=database)
         workers = [start("worker", env=env, cwd=tmp_path) for _ in range(2)]
         run = start(
-            "run",
-            "tasks.jsonl",
-            "-o",
-            "r.jsonl",
-            "-s",
-            "calc",
-            "-m",
-            MODEL,
-            "--concurrency",
-            "6",
+            *run_args("--concurrency", "6"),
             env=env,
             cwd=tmp_path,
         )
