@@ -94,10 +94,28 @@ def run_command(*args: str, env: dict[str, str], cwd: Path, timeout: float = 120
     return Completed(proc.returncode, proc.stdout, proc.stderr)
 
 
+STARTED: list[subprocess.Popen[str]] = []
+"""The processes :func:`start` started in this test (:func:`reap` ends them after it)."""
+
+
 def start(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         batch_command(*args), env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    STARTED.append(proc)
+    return proc
+
+
+def reap() -> None:
+    """Kill what :func:`start` started and is still running (a failed test), and close its pipes.
+
+    A local worker (``--workers``) stops by itself once its parent is gone.
+    """
+    while STARTED:
+        proc = STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
 
 
 def lines_of(path: Path) -> list[dict[str, Any]]:
@@ -107,9 +125,12 @@ def lines_of(path: Path) -> list[dict[str, Any]]:
 
 
 def wait_for_lines(
-    path: Path, count: int, proc: subprocess.Popen[str] | None = None, timeout: float = 60
+    path: Path, count: int, proc: subprocess.Popen[str] | None = None, timeout: float = 180
 ) -> None:
-    """Until the results file has ``count`` lines (the process must not end first)."""
+    """Until the results file has ``count`` lines (the process must not end first).
+
+    The timeout is generous: a loaded 2-core CI machine starts the batch's processes slowly.
+    """
     deadline = time.monotonic() + timeout
     while len(lines_of_safely(path)) < count:
         if proc is not None and proc.poll() is not None:

@@ -178,7 +178,7 @@ def executor_pids(database: Path) -> set[int]:
 
 
 def wait_for(
-    condition: Callable[[], bool], proc: subprocess.Popen[str], what: str, timeout: float = 60
+    condition: Callable[[], bool], proc: subprocess.Popen[str], what: str, timeout: float = 180
 ) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
