@@ -1,7 +1,13 @@
+import contextlib
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from tests.forking import fixture_socket
 
 # Fuzzing in CI: bounded example counts, no per-example deadline (a loaded 2-core runner is slow,
 # and speed is measured in benchmarks/, not asserted in tests). AGENT_FUZZ=long digs deeper.
@@ -67,3 +73,43 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         ordered.extend(item for _, item in zip(range(size - len(head)), quick, strict=False))
     ordered.extend(quick)
     items[:] = ordered
+
+
+_zygote: subprocess.Popen[str] | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start the fixture servers' zygote (:mod:`tests.forking`) once per session, in the controller.
+
+    ``AGENT_TEST_FORK=0`` turns it off: every fixture server is then a new interpreter.
+    """
+    global _zygote
+    if hasattr(config, "workerinput") or os.environ.get("AGENT_TEST_FORK", "1") == "0":
+        return
+    path = fixture_socket()
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)  # left by a session that was killed
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "TMPDIR") if key in os.environ}
+    _zygote = subprocess.Popen(
+        [sys.executable, "-m", "tests.forking", "fixtures", path],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert _zygote.stdout is not None
+    if _zygote.stdout.readline().strip() != "ready":
+        _zygote.kill()
+        _zygote.communicate()
+        _zygote = None  # the fixture servers start as new interpreters
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _zygote
+    if _zygote is not None:
+        _zygote.kill()
+        _zygote.communicate()
+        _zygote = None
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(fixture_socket())
