@@ -1,5 +1,6 @@
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -84,6 +85,11 @@ def pytest_configure(config: pytest.Config) -> None:
     ``AGENT_TEST_FORK=0`` turns it off: every fixture server is then a new interpreter.
     """
     global _zygote
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        # Started as a background job (nohup, a runner without job control): SIGINT came ignored,
+        # and every process the tests start would inherit that, so the Ctrl-C tests could not
+        # interrupt anything. A handled SIGINT is reset to the default in the processes started.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if hasattr(config, "workerinput") or os.environ.get("AGENT_TEST_FORK", "1") == "0":
         return
     path = fixture_socket()
