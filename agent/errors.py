@@ -29,7 +29,8 @@ exceptions: the loop turns them into tool results and the run goes on.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
 __all__ = [
@@ -143,16 +144,53 @@ class ProviderError(AgentError):
 
     def reworded(self, message: str) -> Self:
         """The same error (class and every field) with another message."""
-        return type(self)(
-            message,
-            status=self.status,
-            code=self.code,
-            metadata=self.metadata,
-            model=self.model,
-            retry_after=self.retry_after,
-            retryable=self.retryable,
-            fallback_models=self.fallback_models,
-            availability_code=self.availability_code,
+        return type(self)(message, **self._fields())
+
+    def _fields(self) -> dict[str, Any]:
+        """Every constructor argument but the message, as this error has it."""
+        return {
+            "status": self.status,
+            "code": self.code,
+            "metadata": self.metadata,
+            "model": self.model,
+            "retry_after": self.retry_after,
+            "retryable": self.retryable,
+            "fallback_models": self.fallback_models,
+            "availability_code": self.availability_code,
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        """The message and every field, JSON-ready (metadata values that are not JSON become text)."""
+        fields = self._fields()
+        fields["fallback_models"] = list(self.fallback_models)
+        try:
+            fields["metadata"] = dict(json.loads(json.dumps(self.metadata, default=str)))
+        except (TypeError, ValueError):
+            fields["metadata"] = {}
+        return {"message": self.message, **fields}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        """The error :meth:`as_json` describes; a field of the wrong type is left unknown."""
+
+        def typed(name: str, *kinds: type) -> Any:
+            value = data.get(name)
+            if isinstance(value, bool) and bool not in kinds:  # a bool is an int to isinstance
+                return None
+            return value if isinstance(value, kinds) else None
+
+        metadata = data.get("metadata")
+        fallbacks = data.get("fallback_models")
+        return cls(
+            str(data.get("message", "")),
+            status=typed("status", int),
+            code=typed("code", int, str),
+            metadata=dict(metadata) if isinstance(metadata, dict) else {},
+            model=typed("model", str),
+            retry_after=typed("retry_after", int, float),
+            retryable=typed("retryable", bool),
+            fallback_models=[str(m) for m in fallbacks] if isinstance(fallbacks, list) else (),
+            availability_code=typed("availability_code", str),
         )
 
     @property

@@ -156,17 +156,7 @@ def error_payload(exc: AgentError) -> dict[str, Any]:
     """What is kept of an error a model request ended in, to raise it again on replay."""
     payload: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
     if isinstance(exc, ProviderError):
-        payload.update(
-            message=exc.message,
-            status=exc.status,
-            code=exc.code,
-            model=exc.model,
-            retry_after=exc.retry_after,
-            retryable=exc.retryable,
-            fallback_models=list(exc.fallback_models),
-            availability_code=exc.availability_code,
-            metadata=_json_only(exc.metadata),
-        )
+        payload.update(exc.as_json())
     return payload
 
 
@@ -175,28 +165,10 @@ def error_from(payload: dict[str, Any]) -> AgentError:
     kind, message = str(payload.get("type")), str(payload.get("message", ""))
     provider = _PROVIDER_ERRORS.get(kind)
     if provider is not None:
-        code = payload.get("code")
-        return provider(
-            message,
-            status=payload.get("status"),
-            code=code if isinstance(code, int | str) else None,
-            metadata=payload.get("metadata") or {},
-            model=payload.get("model"),
-            retry_after=payload.get("retry_after"),
-            retryable=payload.get("retryable"),
-            fallback_models=payload.get("fallback_models") or (),
-            availability_code=payload.get("availability_code"),
-        )
+        return provider.from_json(payload)
     if kind == "ConfigError":
         return ConfigError(message)
     return AgentError(message)
-
-
-def _json_only(value: dict[str, Any]) -> dict[str, Any]:
-    try:
-        return dict(json.loads(json.dumps(value, default=str)))
-    except (TypeError, ValueError):
-        return {}
 
 
 def _outcome_payload(outcome: ToolOutcome) -> dict[str, Any]:

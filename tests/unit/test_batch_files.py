@@ -170,7 +170,13 @@ def test_every_provider_error_a_request_ends_in_is_raised_again_the_same_on_repl
     for name in ("message", "status", "code", "metadata", "model", "retry_after", "retryable"):
         assert getattr(again, name) == getattr(original, name)
     assert again.fallback_models == original.fallback_models
+    assert again.availability_code == original.availability_code
     assert str(again) == str(original)
+
+
+def test_metadata_that_is_not_json_is_kept_as_text() -> None:
+    payload = error_payload(errors.ProviderError("no", metadata={"when": object.__name__, "n": {1, 2}}))
+    assert json.loads(json.dumps(payload))["metadata"]["n"] == "{1, 2}"
 
 
 def test_other_errors_are_raised_again_with_their_message() -> None:
