@@ -1,14 +1,11 @@
-import contextlib
 import os
 import signal
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.forking import fixture_socket
+from tests.forking import fixture_socket, start_zygote, stop_zygote
 
 # Fuzzing in CI: bounded example counts, no per-example deadline (a loaded 2-core runner is slow,
 # and speed is measured in benchmarks/, not asserted in tests). AGENT_FUZZ=long digs deeper.
@@ -92,30 +89,13 @@ def pytest_configure(config: pytest.Config) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     if hasattr(config, "workerinput") or os.environ.get("AGENT_TEST_FORK", "1") == "0":
         return
-    path = fixture_socket()
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)  # left by a session that was killed
     env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "TMPDIR") if key in os.environ}
-    _zygote = subprocess.Popen(
-        [sys.executable, "-m", "tests.forking", "fixtures", path],
-        cwd=Path(__file__).resolve().parents[1],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert _zygote.stdout is not None
-    if _zygote.stdout.readline().strip() != "ready":
-        _zygote.kill()
-        _zygote.communicate()
-        _zygote = None  # the fixture servers start as new interpreters
+    # None when it does not start: the fixture servers then start as new interpreters.
+    _zygote = start_zygote("tests.forking", fixture_socket(), "fixtures", env=env)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     global _zygote
     if _zygote is not None:
-        _zygote.kill()
-        _zygote.communicate()
+        stop_zygote(_zygote, fixture_socket())
         _zygote = None
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(fixture_socket())

@@ -18,11 +18,13 @@ launcher is gone (killed on a timeout, or stopped by the runtime) exits at once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -31,7 +33,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 MAX_REQUEST = 1 << 20
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
 CHILD_MARKER = "_tests_forking_child"
 """In ``sys.modules`` of a forked child: a program that hands itself over runs instead."""
 
@@ -86,6 +89,39 @@ def hand_over_fixture(script: str) -> None:
 
 
 # -- the zygote's side ------------------------------------------------------------------------
+
+
+def start_zygote(
+    module: str, path: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str] | None:
+    """Start ``python -m MODULE ARGS... PATH`` (a zygote) and wait until it listens on ``path``.
+
+    None when it did not say ``ready`` (it is stopped then). A socket left at ``path`` by a zygote
+    that was killed is removed first.
+    """
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    zygote = subprocess.Popen(
+        [sys.executable, "-m", module, *args, path],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert zygote.stdout is not None
+    if zygote.stdout.readline().strip() != "ready":
+        stop_zygote(zygote, path)
+        return None
+    return zygote
+
+
+def stop_zygote(zygote: subprocess.Popen[str], path: str) -> None:
+    """Kill a zygote (its forks end with their launchers) and remove its socket."""
+    zygote.kill()
+    zygote.communicate()
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 def serve(path: str, preload: Iterable[str], run: Callable[[list[str]], int]) -> None:

@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.forking import start_zygote, stop_zygote
+
 ROOT = Path(__file__).resolve().parents[2]
 NODE_BIN = ROOT / ".ci" / "conformance" / "node_modules" / ".bin"
 LAUNCHER = ROOT / "tests" / "conformance" / "launch.py"
@@ -89,22 +91,14 @@ def client_command() -> Iterator[str]:
     new ``python -m tests.conformance.client`` paying them (1.5 s of CPU) each time.
     """
     with tempfile.TemporaryDirectory(prefix="agent-conformance-zygote-") as scratch:
-        path = Path(scratch) / "zygote.sock"
-        zygote = subprocess.Popen(
-            [sys.executable, "-m", "tests.conformance.zygote", str(path)],
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        path = str(Path(scratch) / "zygote.sock")
+        zygote = start_zygote("tests.conformance.zygote", path)
+        if zygote is None:
+            raise RuntimeError("the conformance client zygote did not start")
         try:
-            assert zygote.stdout is not None
-            if zygote.stdout.readline().strip() != "ready":
-                raise RuntimeError(f"the conformance client zygote did not start ({zygote.wait()})")
             yield f"{sys.executable} -S {LAUNCHER} {path}"
         finally:
-            zygote.kill()
-            zygote.communicate()
+            stop_zygote(zygote, path)
 
 
 def run_requirements(requirements: str, output: Path) -> tuple[int, list[Outcome]]:
