@@ -342,9 +342,11 @@ def test_without_durability_a_batch_runs_in_a_pool_and_skips_the_lines_it_has(tm
     with loopback(model) as server:
         env = env_for(server, tmp_path)
         first = run_command(*command, env=env, cwd=tmp_path)
+        asked_first = dict(model.firsts)
         again = run_command(*command, env=env, cwd=tmp_path)
     assert (first.code, again.code) == (0, 0), first.stderr + again.stderr
     assert first.json()["completed"] == 3
     assert sorted(line["id"] for line in lines_of(tmp_path / "r.jsonl")) == ["t0", "t1", "t2"]
-    assert sum(model.firsts.values()) == 3  # the second run found every line written
+    assert model.firsts == asked_first, again.stderr  # the second run found every line written
+    assert sum(model.firsts.values()) == 3, first.stderr  # and the first asked once per task
     assert not (tmp_path / "agent-data" / "batches.sqlite").exists()
